@@ -2,10 +2,281 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from rsibench.engine import DockerUnavailable
+from rsibench.images import ImageError
+from rsibench.records import RecordError
+from rsibench.suite import Suite, SuiteError, load_suite
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures print their message (which names the file, field and fix) and exit 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SuiteError as e:
+            err_console.print(f"[red]The suite has {len(e.problems)} problem(s):[/red]")
+            for p in e.problems:
+                err_console.print(f"  - {p}", markup=False, highlight=False)
+            sys.exit(2)
+        except (DockerUnavailable, ImageError, RecordError) as e:
+            err_console.print(f"[red]error:[/red] {e}", highlight=False)
+            sys.exit(2)
+
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rsibench")
 def main() -> None:
     """rsibench: time horizons for autonomous AI R&D."""
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array, an object per variant.")
+@friendly_errors
+def list_cmd(as_json: bool) -> None:
+    """List the suite's task variants."""
+    suite = load_suite()
+    rows = [
+        {
+            "id": v.task_id,
+            "family": v.family.id,
+            "variant": v.id,
+            "category": v.family.category,
+            "human_minutes": v.human_minutes,
+            "human_minutes_source": v.human_minutes_source,
+            "threshold": v.threshold,
+            "image": v.family.image,
+            "summary": v.family.summary,
+        }
+        for v in suite.variants
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"rsibench suite {suite.version}: {len(rows)} variants")
+    for col in ("id", "category", "human min", "source", "threshold", "image"):
+        table.add_column(col, justify="right" if col in ("human min", "threshold") else "left")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["category"],
+            f"{r['human_minutes']:g}",
+            r["human_minutes_source"],
+            f"{r['threshold']:g}",
+            r["image"],
+        )
+    console.print(table)
+
+
+@main.group()
+def images() -> None:
+    """Build and list the sandbox images."""
+
+
+@images.command("build")
+@click.argument("names", nargs=-1)
+@click.option("--force", is_flag=True, help="Rebuild even if an image of this content exists.")
+@friendly_errors
+def images_build(names: tuple[str, ...], force: bool) -> None:
+    """Build the sandbox images (all, or NAMES)."""
+    from rsibench import images as img
+    from rsibench.suite import available_images, find_root
+
+    root = find_root()
+    for name in names or sorted(available_images(root)):
+        with console.status(f"building {name}") as status:
+            tag = img.build(root, name, log=lambda m: status.update(m), force=force)
+        console.print(f"[green]ready[/green] {name}: {tag}")
+
+
+@images.command("list")
+@friendly_errors
+def images_list() -> None:
+    """Show each sandbox image, its content-hash tag and whether it is built."""
+    from rsibench import images as img
+    from rsibench.suite import find_root
+
+    table = Table(title="sandbox images")
+    for col in ("name", "tag", "built", "image id", "size"):
+        table.add_column(col)
+    for info in img.list_images(find_root()):
+        table.add_row(
+            info.name,
+            info.tag,
+            "yes" if info.built else "[yellow]no[/yellow]",
+            (info.image_id or "")[:19],
+            f"{info.size_mb:.0f} MB" if info.size_mb else "",
+        )
+    console.print(table)
+
+
+def _summary_table(title: str, records: list[dict]) -> Table:
+    table = Table(title=title)
+    for col in ("task", "success", "normalised", "time s", "tokens", "cost $", "note"):
+        table.add_column(col, justify="left" if col in ("task", "note") else "right")
+    for r in sorted(records, key=lambda r: (r["task_id"], r["epoch"])):
+        norm = r["score_normalised"]
+        cost = r["cost_usd"]
+        table.add_row(
+            r["task_id"] + (f" #{r['epoch']}" if r["epoch"] > 1 else ""),
+            "[green]yes[/green]" if r["success"] else "[red]no[/red]",
+            "" if norm is None else f"{norm:.3f}",
+            "" if r["total_time_s"] is None else f"{r['total_time_s']:.0f}",
+            f"{r['total_tokens']:,}",
+            "" if cost is None else f"{cost:.2f}",
+            (r["error"] or ", ".join(r["limits_hit"]))[:60],
+        )
+    return table
+
+
+def _run(
+    suite: Suite,
+    patterns: tuple[str, ...],
+    model: str | None,
+    epochs: int,
+    max_samples: int | None,
+    log_dir: Path | None,
+    records_dir: Path | None,
+) -> list:
+    from rsibench.harness import run_suite, runs_for
+
+    variants = suite.select(patterns)
+    outcomes = run_suite(
+        suite,
+        variants,
+        runs_for(model),
+        epochs=epochs,
+        max_samples=max_samples,
+        log_dir=log_dir,
+        records_dir=records_dir,
+        log=lambda m: console.print(m, highlight=False),
+    )
+    for o in outcomes:
+        console.print(_summary_table(f"{o.run.name}: {len(o.records)} attempt(s)", o.records))
+        console.print(f"records: {o.records_file}", highlight=False)
+    return outcomes
+
+
+def _validation(outcomes: list) -> tuple[int, int]:
+    """Each oracle attempt must succeed and each noop attempt must fail."""
+    passed = failed = 0
+    for o in outcomes:
+        want = o.run.agent == "oracle"
+        for r in sorted(o.records, key=lambda r: (r["task_id"], r["epoch"])):
+            ok = r["success"] == want and r["error"] is None
+            passed, failed = passed + ok, failed + (not ok)
+            verdict = "[green]PASS[/green]" if ok else "[red]FAIL[/red]"
+            expect = "succeeds" if want else "fails"
+            why = (
+                ""
+                if ok
+                else f" (success={r['success']}, normalised={r['score_normalised']}"
+                f"{', error: ' + r['error'] if r['error'] else ''})"
+            )
+            console.print(f"{verdict} {r['task_id']}: {o.run.agent} {expect}{why}", highlight=False)
+    return passed, failed
+
+
+RUN_OPTIONS = [
+    click.option("--epochs", default=1, show_default=True, help="Attempts per variant."),
+    click.option(
+        "--max-samples",
+        type=int,
+        help="Samples run at once (default 2 for the "
+        "reference agents, inspect's default for models).",
+    ),
+    click.option(
+        "--log-dir",
+        type=click.Path(path_type=Path),
+        help="inspect log folder (default logs/<attempter>-<hash>; re-running resumes).",
+    ),
+    click.option(
+        "--records-dir",
+        type=click.Path(path_type=Path),
+        help="Where run records go (default results/runs/).",
+    ),
+]
+
+
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(RUN_OPTIONS):
+        fn = opt(fn)
+    return fn
+
+
+@main.command()
+@click.option(
+    "--model",
+    help="inspect model string, e.g. anthropic/claude-sonnet-4-5. "
+    "Without it the reference agents (oracle, noop) run and are checked.",
+)
+@click.option(
+    "--tasks",
+    "patterns",
+    multiple=True,
+    help="Glob over task ids, families or categories (repeatable).",
+)
+@run_options
+@friendly_errors
+def run(
+    model: str | None,
+    patterns: tuple[str, ...],
+    epochs: int,
+    max_samples: int | None,
+    log_dir: Path | None,
+    records_dir: Path | None,
+) -> None:
+    """Run the suite in Docker sandboxes and record every attempt."""
+    suite = load_suite()
+    outcomes = _run(suite, patterns, model, epochs, max_samples, log_dir, records_dir)
+    if model is None:
+        passed, failed = _validation(outcomes)
+        click.echo(f"{passed} passed, {failed} failed")
+        sys.exit(1 if failed else 0)
+    sys.exit(0 if all(o.complete for o in outcomes) else 1)
+
+
+@main.command()
+@click.argument("patterns", nargs=-1)
+@run_options
+@friendly_errors
+def validate(
+    patterns: tuple[str, ...],
+    epochs: int,
+    max_samples: int | None,
+    log_dir: Path | None,
+    records_dir: Path | None,
+) -> None:
+    """Check that the oracle succeeds and noop fails on every variant (or those matching
+    PATTERNS); exits 1 if any check fails."""
+    suite = load_suite()
+    outcomes = _run(suite, patterns, None, epochs, max_samples, log_dir, records_dir)
+    passed, failed = _validation(outcomes)
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@main.command("cleanup")
+@friendly_errors
+def cleanup() -> None:
+    """Remove every rsibench sandbox container and volume left on this Docker daemon."""
+    from rsibench.sandbox import remove_leftovers
+
+    console.print(f"removed {remove_leftovers(None)} container(s) and volume(s)")

@@ -108,20 +108,23 @@ class Suite:
         ]
         if not chosen:
             raise SuiteError(
-                [f"--tasks {' '.join(pats)}: matches no task id, family or category; "
-                 "run `rsibench list` to see them"]
+                [
+                    f"--tasks {' '.join(pats)}: matches no task id, family or category; "
+                    "run `rsibench list` to see them"
+                ]
             )
         return chosen
 
-    def family(self, family_id: str) -> Family:
-        return next(f for f in self.families if f.id == family_id)
+    def variant(self, task_id: str) -> Variant:
+        for v in self.variants:
+            if v.task_id == task_id:
+                return v
+        raise KeyError(f"no task '{task_id}' in the suite at {self.root}")
 
 
 @cache
 def task_schema() -> dict[str, Any]:
-    return json.loads(
-        resources.files("rsibench").joinpath("schema/task.schema.json").read_text()
-    )
+    return json.loads(resources.files("rsibench").joinpath("schema/task.schema.json").read_text())
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -137,8 +140,10 @@ def find_root(start: Path | None = None) -> Path:
     if (source_checkout / "tasks").is_dir():
         return source_checkout
     raise SuiteError(
-        [f"{here}: no rsibench suite here (a folder with tasks/ and scorers/); "
-         "cd into the rsibench checkout or set RSIBENCH_ROOT"]
+        [
+            f"{here}: no rsibench suite here (a folder with tasks/ and scorers/); "
+            "cd into the rsibench checkout or set RSIBENCH_ROOT"
+        ]
     )
 
 
@@ -229,8 +234,11 @@ def load_family(path: Path, root: Path) -> tuple[Family | None, list[str]]:
         canary=data["canary"],
         image=data["image"],
         resources=Resources(
-            cpus=float(res["cpus"]), memory=res["memory"], pids=res["pids"],
-            disk=res["disk"], gpus=res.get("gpus", 0),
+            cpus=float(res["cpus"]),
+            memory=res["memory"],
+            pids=res["pids"],
+            disk=res["disk"],
+            gpus=res.get("gpus", 0),
         ),
         scorer=scorer,
         scorer_timeout=data["scorer"].get("timeout", 600),
@@ -274,8 +282,15 @@ def content_hash(paths: Iterable[Path], base: Path) -> str:
     return h.hexdigest()
 
 
+@cache
+def suite_at(root: str) -> Suite:
+    """The suite at ``root``, loaded once per process (solvers and scorers look variants up
+    here, since inspect serialises their arguments and a Variant is not plain data)."""
+    return load_suite(Path(root))
+
+
 def load_suite(root: Path | None = None) -> Suite:
-    """Load and validate every family under ``root/tasks``; raise SuiteError listing all problems."""
+    """Load and validate every family under ``root/tasks``; SuiteError lists every problem."""
     root = (root or find_root()).resolve()
     tasks_dir = root / "tasks"
     problems: list[str] = []

@@ -1,0 +1,144 @@
+"""Turn the suite into inspect Tasks and run them with eval_set (resumable), then harvest records.
+
+One Sample per variant; its sandbox is an ``rsibench`` SandboxConfig naming the content-hashed
+image; its metadata carries what the run records need (family, category, human minutes, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspect_ai import Task, eval_set
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.log import EvalLog
+from inspect_ai.util import SandboxEnvironmentSpec
+
+from rsibench import harvest, images
+from rsibench.agents import BUILTIN_AGENTS, make_solver
+from rsibench.scoring import hidden_verifier, sandbox_config
+from rsibench.suite import Suite, Variant
+
+NO_MODEL = "none/none"
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """Who attempts the suite: a built-in agent, or the ReAct agent driving a model."""
+
+    agent: str
+    model: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What the run records call the attempter: the model string, or the agent's name."""
+        return self.model or self.agent
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
+
+
+def runs_for(model: str | None) -> list[AgentRun]:
+    """``--model M`` evaluates M; no model runs the reference agents."""
+    return [AgentRun("react", model)] if model else [AgentRun(a) for a in BUILTIN_AGENTS]
+
+
+def build_task(
+    suite: Suite,
+    variants: Sequence[Variant],
+    run: AgentRun,
+    tags: dict[str, str],
+    digests: dict[str, str | None],
+) -> Task:
+    samples = []
+    for v in variants:
+        image = v.family.image
+        samples.append(
+            Sample(
+                id=v.task_id,
+                input=v.instructions(),
+                target="",
+                metadata={
+                    "task_id": v.task_id,
+                    "family": v.family.id,
+                    "variant": v.id,
+                    "category": v.family.category,
+                    "human_minutes": v.human_minutes,
+                    "human_minutes_source": v.human_minutes_source,
+                    "threshold": v.threshold,
+                    "suite_version": suite.version,
+                    "image": tags[image],
+                    "image_digest": digests[tags[image]],
+                },
+                sandbox=SandboxEnvironmentSpec("rsibench", sandbox_config(v, tags[image])),
+            )
+        )
+    return Task(
+        name=f"rsibench_{run.agent}",
+        dataset=MemoryDataset(samples, name="rsibench"),
+        solver=make_solver(run.agent, str(suite.root)),
+        scorer=hidden_verifier(str(suite.root)),
+        metadata={"suite_version": suite.version, "agent": run.agent, "attempter": run.name},
+    )
+
+
+def default_log_dir(suite: Suite, run: AgentRun, variants: Sequence[Variant], epochs: int) -> Path:
+    """Same suite, selection and epochs -> same folder, so re-running resumes."""
+    key = json.dumps([suite.version, sorted(v.task_id for v in variants), epochs])
+    return suite.root / "logs" / f"{run.slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class RunOutcome:
+    run: AgentRun
+    logs: list[EvalLog]
+    records: list[dict]
+    records_file: Path
+    complete: bool
+
+
+def run_suite(
+    suite: Suite,
+    variants: Sequence[Variant],
+    runs: Sequence[AgentRun],
+    *,
+    epochs: int = 1,
+    max_samples: int | None = None,
+    log_dir: Path | None = None,
+    records_dir: Path | None = None,
+    display: str | None = None,
+    log: Callable[[str], None] = print,
+) -> list[RunOutcome]:
+    """Build the images the variants need, run every attempter, append their run records."""
+    names = {v.family.image for v in variants}
+    tags = images.ensure(suite.root, names, log)
+    digests = {tag: images.image_id(tag) for tag in tags.values()}
+    records_dir = records_dir or suite.root / "results" / "runs"
+    outcomes = []
+    for run in runs:
+        task = build_task(suite, variants, run, tags, digests)
+        run_dir = (log_dir / run.slug) if log_dir else default_log_dir(suite, run, variants, epochs)
+        log(
+            f"running {len(variants)} variant(s) x {epochs} epoch(s) with {run.name}; "
+            f"logs in {run_dir}"
+        )
+        complete, logs = eval_set(
+            tasks=[task],
+            log_dir=str(run_dir),
+            model=run.model or NO_MODEL,
+            epochs=epochs,
+            max_samples=max_samples or (2 if run.model is None else None),
+            display=display,  # type: ignore[arg-type]
+            retry_attempts=2,
+            fail_on_error=False,
+        )
+        records = [r for lg in logs for r in harvest.records_from_log(lg, run)]
+        path = records_dir / f"{run.slug}.jsonl"
+        harvest.append_new(path, records)
+        outcomes.append(RunOutcome(run, logs, records, path, complete))
+    return outcomes

@@ -1,0 +1,94 @@
+"""inspect eval logs -> run records (one per sample and epoch), appended without duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inspect_ai.log import EvalLog, EvalSample, read_eval_log
+
+from rsibench.records import append_records
+
+if TYPE_CHECKING:
+    from rsibench.harness import AgentRun
+
+SCORER = "hidden_verifier"
+
+
+def _usage(sample: EvalSample) -> tuple[int, int, int, float | None]:
+    inp = out = total = 0
+    cost: float | None = None
+    for u in sample.model_usage.values():
+        inp += u.input_tokens
+        out += u.output_tokens
+        total += u.total_tokens
+        if u.total_cost is not None:
+            cost = (cost or 0.0) + u.total_cost
+    return inp, out, total, cost
+
+
+def record_from_sample(sample: EvalSample, log: EvalLog, run: AgentRun) -> dict[str, Any] | None:
+    """One run record, or None for a sample that never finished (it is retried on resume)."""
+    md = sample.metadata
+    score = (sample.scores or {}).get(SCORER)
+    if score is None and sample.error is None:
+        return None
+    verdict = score.metadata or {} if score else {}
+    error = sample.error.message if sample.error else verdict.get("error")
+    inp, out, total, cost = _usage(sample)
+    run_id = sample.uuid or f"{log.eval.eval_id}/{md['task_id']}/{sample.epoch}"
+    return {
+        "schema_version": 1,
+        "run_id": run_id,
+        "suite_version": md["suite_version"],
+        "task_id": md["task_id"],
+        "family": md["family"],
+        "variant": md["variant"],
+        "category": md["category"],
+        "human_minutes": md["human_minutes"],
+        "human_minutes_source": md["human_minutes_source"],
+        "model": run.name,
+        "agent": run.agent,
+        "epoch": sample.epoch,
+        "success": bool(verdict.get("success")) and error is None,
+        "score_raw": verdict.get("score_raw"),
+        "score_normalised": verdict.get("score_normalised"),
+        "threshold": md["threshold"],
+        "error": error,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": total,
+        "cost_usd": cost,
+        "working_time_s": sample.working_time,
+        "total_time_s": sample.total_time,
+        "limits_hit": [sample.limit.type] if sample.limit else [],
+        "image": md["image"],
+        "image_digest": md["image_digest"],
+        "started_at": sample.started_at or log.eval.created,
+        "completed_at": sample.completed_at or log.eval.created,
+        "eval_id": log.eval.eval_id,
+        "log_file": log.location,
+    }
+
+
+def records_from_log(log: EvalLog, run: AgentRun) -> list[dict[str, Any]]:
+    full = read_eval_log(log.location) if log.samples is None and log.location else log
+    out = []
+    for sample in full.samples or []:
+        rec = record_from_sample(sample, full, run)
+        if rec is not None:
+            out.append(rec)
+    return out
+
+
+def append_new(path: Path, records: list[dict[str, Any]]) -> int:
+    """Append the records whose run_id the file does not hold yet (resumed runs repeat)."""
+    seen: set[str] = set()
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                seen.add(json.loads(line)["run_id"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # a damaged line is reported by the reader, not silently dropped here
+    return append_records(path, [r for r in records if r["run_id"] not in seen])

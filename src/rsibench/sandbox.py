@@ -1,0 +1,481 @@
+"""The ``rsibench`` inspect sandbox: two hardened containers per sample on the Docker SDK.
+
+Per sample an *agent* container (the default sandbox, where the agent's tools run as the
+unprivileged user ``agent``) and a *verifier* container of the same image that nothing reaches
+until scoring. Both have no network, a read-only root, capped CPU, memory and processes, and
+size-capped writable space (/workspace on its own tmpfs volume, /tmp and $HOME on tmpfs), which
+is how disk is limited on any storage driver. No docker compose is needed; Engine 20.10 works.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import select
+import shlex
+import socket
+import struct
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, overload
+
+import anyio
+import docker.errors
+import docker.types
+from inspect_ai.util import ExecResult, OutputLimitExceededError, SandboxEnvironment, sandboxenv
+from pydantic import BaseModel
+
+from rsibench import engine
+
+AGENT_USER = "agent"
+WORKSPACE = "/workspace"
+VERIFIER_DIR = "/verifier"
+LABEL = "org.rsibench.sandbox"
+SESSION_LABEL = "org.rsibench.session"
+SESSION = uuid.uuid4().hex[:12]  # this process; task_cleanup removes what it left behind
+MAX_OUTPUT = 10 * 1024 * 1024  # per stream, as inspect's docker sandbox
+MAX_READ = 100 * 1024 * 1024
+SPOOL = 64 * 1024 * 1024  # archives larger than this spill to a temporary file
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class SandboxConfig(BaseModel, frozen=True):
+    """Everything one sample's containers need; built by the harness from task.yaml."""
+
+    image: str
+    task_id: str
+    cpus: float
+    memory: str
+    pids: int
+    disk: str
+    gpus: int = 0
+    workspace: str  # host folder copied into the agent's /workspace
+
+
+def _size_opt(size: str) -> str:
+    return size.lower()
+
+
+def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str, str]]) -> dict:
+    kwargs: dict[str, Any] = dict(
+        image=cfg.image,
+        command=["sleep", "infinity"],
+        init=True,  # reap zombies the agent leaves behind
+        detach=True,
+        network_mode="none",
+        nano_cpus=int(cfg.cpus * 1e9),
+        mem_limit=cfg.memory,
+        memswap_limit=cfg.memory,
+        pids_limit=cfg.pids,
+        read_only=True,
+        tmpfs={
+            "/tmp": f"size={_size_opt(cfg.disk)},mode=1777",
+            f"/home/{AGENT_USER}": "size=64m,uid=1000,gid=1000,mode=0755",
+        },
+        volumes=volumes,
+        environment={"HOME": f"/home/{AGENT_USER}"},
+        working_dir=WORKSPACE,
+        security_opt=["no-new-privileges"],
+        cap_drop=["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETFCAP", "NET_BIND_SERVICE"],
+        labels={LABEL: role, SESSION_LABEL: SESSION, "org.rsibench.task": cfg.task_id},
+    )
+    if cfg.gpus:
+        kwargs["device_requests"] = [
+            docker.types.DeviceRequest(count=cfg.gpus, capabilities=[["gpu"]])
+        ]
+    return kwargs
+
+
+def _volume(name: str, size: str, owner: str, mode: str) -> Any:
+    return engine.client().volumes.create(
+        name=name,
+        driver="local",
+        driver_opts={"type": "tmpfs", "device": "tmpfs", "o": f"size={size},{owner},mode={mode}"},
+        labels={LABEL: "volume", SESSION_LABEL: SESSION},
+    )
+
+
+def tar_directory(
+    src: Path, uid: int, gid: int, mode_dirs: int, mode_files: int, prefix: str = ""
+) -> bytes:
+    """A tar of ``src``'s contents with fixed owners and modes, names under ``prefix/`` if given.
+
+    Executable bits survive (as allowed by ``mode_dirs``) so scripts stay runnable.
+    """
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        entries = [(src, prefix)] if prefix else []
+        entries += [
+            (p, str(PurePosixPath(prefix) / p.relative_to(src)))
+            for p in sorted(src.rglob("*"))
+            if "__pycache__" not in p.parts
+        ]
+        for path, name in entries:
+            info = tar.gettarinfo(str(path), arcname=name)
+            info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
+            if info.isdir():
+                info.mode = mode_dirs
+                tar.addfile(info)
+            elif info.isfile():
+                executable = path.stat().st_mode & 0o100
+                info.mode = mode_files | (mode_dirs & 0o111 if executable else 0)
+                with path.open("rb") as f:
+                    tar.addfile(info, f)
+    return buf.getvalue()
+
+
+def tar_files(files: dict[str, bytes], uid: int, gid: int, mode: int) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.uid, info.gid, info.mode = len(data), uid, gid, mode
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _reroot_archive(stream: Any, top: str) -> tempfile.SpooledTemporaryFile:
+    """Re-pack a ``get_archive`` stream of ``/<top>`` so names are relative to it.
+
+    Only regular files, directories and symlinks pass; nothing is ever unpacked on the host,
+    and symlinks stay symlinks for the daemon to place inside the target container.
+    """
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (the caller owns it)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as raw:
+        for chunk in stream:
+            raw.write(chunk)
+        raw.seek(0)
+        with (
+            tarfile.open(fileobj=raw, mode="r|") as src,
+            tarfile.open(fileobj=out, mode="w|") as dst,
+        ):
+            for member in src:
+                name = PurePosixPath(member.name)
+                if not name.parts or name.parts[0] != top or len(name.parts) == 1:
+                    continue
+                member.name = str(PurePosixPath(*name.parts[1:]))
+                if member.isfile():
+                    dst.addfile(member, src.extractfile(member))
+                elif member.isdir() or member.issym():
+                    dst.addfile(member)
+    out.seek(0)
+    return out
+
+
+class _Frames:
+    """Reads docker's multiplexed exec stream (8-byte header: stream, size) until a deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float | None):
+        self.sock, self.deadline = sock, deadline
+        self.out = {1: bytearray(), 2: bytearray()}
+        self.truncated = False
+
+    def _recv_exact(self, n: int) -> bytes | None:
+        data = bytearray()
+        while len(data) < n:
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+                if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                    raise TimeoutError
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                return None if not data else bytes(data)
+            data += chunk
+        return bytes(data)
+
+    def read_all(self) -> None:
+        while (header := self._recv_exact(8)) and len(header) == 8:
+            stream, size = struct.unpack(">BxxxL", header)
+            payload = self._recv_exact(size) or b""
+            buf = self.out.get(stream)
+            if buf is None:
+                continue
+            buf += payload
+            if len(buf) > MAX_OUTPUT:  # keep the tail, as inspect allows
+                del buf[: len(buf) - MAX_OUTPUT]
+                self.truncated = True
+
+
+@sandboxenv(name="rsibench")
+class RsibenchSandbox(SandboxEnvironment):
+    """One container of a sample: role ``agent`` (the default) or ``verifier``."""
+
+    def __init__(self, container: Any, role: str, default_user: str):
+        super().__init__()
+        self.container = container
+        self.role = role
+        self.default_user = default_user
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def config_deserialize(cls, config: dict[str, Any]) -> BaseModel:
+        return SandboxConfig(**config)
+
+    @classmethod
+    async def task_init(cls, task_name: str, config: Any) -> None:
+        await anyio.to_thread.run_sync(engine.client)  # fail fast, with the fix, if no daemon
+
+    @classmethod
+    async def sample_init(
+        cls, task_name: str, config: Any, metadata: dict[str, Any]
+    ) -> dict[str, SandboxEnvironment]:
+        if not isinstance(config, SandboxConfig):
+            raise ValueError(
+                "the rsibench sandbox needs a SandboxConfig; run tasks through `rsibench run`"
+            )
+        agent, verifier = await anyio.to_thread.run_sync(cls._create_pair, config)
+        return {
+            "default": cls(agent, "agent", AGENT_USER),
+            "verifier": cls(verifier, "verifier", "root"),
+        }
+
+    @classmethod
+    def _create_pair(cls, cfg: SandboxConfig) -> tuple[Any, Any]:
+        client = engine.client()
+        uid = uuid.uuid4().hex[:12]
+        created: list[Any] = []
+        try:
+            agent_ws = _volume(f"rsibench-{uid}-agent", cfg.disk, "uid=1000,gid=1000", "0755")
+            created.append(agent_ws)
+            verifier_ws = _volume(f"rsibench-{uid}-vws", cfg.disk, "uid=1000,gid=1000", "0755")
+            created.append(verifier_ws)
+            hidden = _volume(f"rsibench-{uid}-hidden", "256m", "uid=0,gid=0", "0700")
+            created.append(hidden)
+            agent = client.containers.run(
+                name=f"rsibench-{uid}-agent",
+                **_container_kwargs(cfg, "agent", {agent_ws.name: {"bind": WORKSPACE}}),
+            )
+            created.append(agent)
+            verifier = client.containers.run(
+                name=f"rsibench-{uid}-verifier",
+                **_container_kwargs(
+                    cfg,
+                    "verifier",
+                    {
+                        verifier_ws.name: {"bind": WORKSPACE},
+                        hidden.name: {"bind": VERIFIER_DIR},
+                    },
+                ),
+            )
+            created.append(verifier)
+            workspace = tar_directory(Path(cfg.workspace), 1000, 1000, 0o755, 0o644)
+            if not agent.put_archive(WORKSPACE, workspace):
+                raise RuntimeError(f"could not copy {cfg.workspace} into the agent container")
+            return agent, verifier
+        except docker.errors.ImageNotFound as e:
+            _remove(created)
+            raise RuntimeError(
+                f"sandbox image {cfg.image} is missing: run `rsibench images build`"
+            ) from e
+        except BaseException:
+            _remove(created)
+            raise
+
+    @classmethod
+    async def sample_cleanup(
+        cls,
+        task_name: str,
+        config: Any,
+        environments: dict[str, SandboxEnvironment],
+        interrupted: bool,
+    ) -> None:
+        containers = [env.as_type(RsibenchSandbox).container for env in environments.values()]
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_remove_with_volumes, containers)
+
+    @classmethod
+    async def task_cleanup(cls, task_name: str, config: Any, cleanup: bool) -> None:
+        if cleanup:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(remove_leftovers, SESSION)
+
+    @classmethod
+    async def cli_cleanup(cls, id: str | None) -> None:
+        await anyio.to_thread.run_sync(remove_leftovers, None)
+
+    # ---- exec and files ----------------------------------------------------------------------
+    async def exec(
+        self,
+        cmd: list[str],
+        input: str | bytes | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: int | None = None,
+        timeout_retry: bool = True,
+        concurrency: bool = True,
+    ) -> ExecResult[str]:
+        # No retry on timeout: a runaway command run again would just run away again.
+        data = input.encode() if isinstance(input, str) else input
+        code, out, err, truncated = await anyio.to_thread.run_sync(
+            self.exec_bytes, cmd, data, cwd, env, user, timeout
+        )
+        return ExecResult(
+            success=code == 0,
+            returncode=code,
+            stdout=out.decode(errors="replace"),
+            stderr=err.decode(errors="replace")
+            + ("\n[output truncated to its last 10 MiB]" if truncated else ""),
+        )
+
+    def exec_bytes(
+        self,
+        cmd: list[str],
+        input: bytes | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[int, bytes, bytes, bool]:
+        """Run ``cmd`` to completion; on timeout kill every process it started and raise."""
+        api = engine.client().api
+        user = user or self.default_user
+        workdir = str(PurePosixPath(WORKSPACE) / cwd) if cwd else WORKSPACE
+        marker = uuid.uuid4().hex
+        environment = {**(env or {}), "RSIBENCH_EXEC": marker}
+        exec_id = api.exec_create(
+            self.container.id,
+            cmd,
+            stdin=True,
+            stdout=True,
+            stderr=True,
+            user=user,
+            workdir=workdir,
+            environment=environment,
+        )["Id"]
+        response = api.exec_start(exec_id, socket=True)
+        sock: socket.socket = getattr(response, "_sock", response)
+        deadline = time.monotonic() + timeout if timeout else None
+        frames = _Frames(sock, deadline)
+        try:
+            if input:
+                sock.sendall(input)
+            sock.shutdown(socket.SHUT_WR)
+            frames.read_all()
+        except TimeoutError:
+            self._kill_marked(marker, user)
+            raise TimeoutError(f"command timed out after {timeout} s: {shlex.join(cmd)}") from None
+        finally:
+            sock.close()
+        code = api.exec_inspect(exec_id)["ExitCode"]
+        return (
+            (code if code is not None else -1),
+            bytes(frames.out[1]),
+            bytes(frames.out[2]),
+            frames.truncated,
+        )
+
+    def _kill_marked(self, marker: str, user: str) -> None:
+        """SIGKILL every process carrying this exec's marker, daemonised children included."""
+        script = (
+            "for p in /proc/[0-9]*; do "
+            f'if grep -qsxz "RSIBENCH_EXEC={marker}" "$p/environ"; then '
+            'kill -9 "${p#/proc/}" 2>/dev/null; fi; done; true'
+        )
+        for _ in range(3):  # a fork racing the first sweep is caught by the next
+            self.container.exec_run(
+                ["/bin/sh", "-c", script], user=user, environment={"PATH": SAFE_PATH}
+            )
+
+    def _resolve(self, file: str) -> str:
+        return str(PurePosixPath(WORKSPACE) / file)
+
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        path = self._resolve(file)
+        data = contents.encode() if isinstance(contents, str) else contents
+        script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
+        code, _, err, _ = await anyio.to_thread.run_sync(
+            self.exec_bytes,
+            ["/bin/sh", "-c", script, "sh", path],
+            data,
+            None,
+            {"PATH": SAFE_PATH},
+            None,
+            None,
+        )
+        if code != 0:
+            _raise_file_error(path, err.decode(errors="replace"))
+
+    @overload
+    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
+
+    @overload
+    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
+
+    async def read_file(self, file: str, text: bool = True) -> str | bytes:
+        path = self._resolve(file)
+        script = (
+            f'[ -d "$1" ] && {{ echo "Is a directory" >&2; exit 1; }}; '
+            f'[ "$(stat -c %s -- "$1" 2>/dev/null || echo 0)" -le {MAX_READ} ] '
+            '|| { echo "File too large" >&2; exit 3; }; cat -- "$1"'
+        )
+        code, out, err, _ = await anyio.to_thread.run_sync(
+            self.exec_bytes,
+            ["/bin/sh", "-c", script, "sh", path],
+            None,
+            None,
+            {"PATH": SAFE_PATH},
+            None,
+            None,
+        )
+        if code == 3:
+            raise OutputLimitExceededError(limit_str="100 MiB", truncated_output=None)
+        if code != 0:
+            _raise_file_error(path, err.decode(errors="replace"))
+        return out.decode("utf-8", errors="strict") if text else out
+
+    # ---- bulk copies used by scoring (through the daemon's archive API, never via a shell) ----
+    def export_workspace(self) -> tempfile.SpooledTemporaryFile:
+        stream, _ = self.container.get_archive(WORKSPACE)
+        return _reroot_archive(stream, PurePosixPath(WORKSPACE).name)
+
+    def put_archive(self, path: str, data: Any) -> None:
+        if not self.container.put_archive(path, data):
+            raise RuntimeError(f"could not copy files into {self.role} container at {path}")
+
+
+def _raise_file_error(path: str, err: str) -> None:
+    if "No such file" in err:
+        raise FileNotFoundError(path)
+    if "Is a directory" in err:
+        raise IsADirectoryError(path)
+    if "Permission denied" in err or "Read-only file system" in err:
+        raise PermissionError(f"{path}: {err.strip()}")
+    raise RuntimeError(f"{path}: {err.strip()}")
+
+
+def _remove(objects: list[Any]) -> None:
+    for obj in reversed(objects):
+        with contextlib.suppress(docker.errors.NotFound):
+            obj.remove(force=True)
+
+
+def _remove_with_volumes(containers: list[Any]) -> None:
+    volumes = []
+    for c in containers:
+        try:
+            c.reload()
+            volumes += [m["Name"] for m in c.attrs["Mounts"] if m.get("Type") == "volume"]
+            c.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+    for name in volumes:
+        with contextlib.suppress(docker.errors.NotFound):
+            engine.client().volumes.get(name).remove(force=True)
+
+
+def remove_leftovers(session: str | None) -> int:
+    """Remove rsibench containers and volumes (of one session, or all); returns how many."""
+    client = engine.client()
+    label = [f"{SESSION_LABEL}={session}"] if session else [LABEL]
+    containers = client.containers.list(all=True, filters={"label": label})
+    _remove_with_volumes(containers)
+    volumes = client.volumes.list(filters={"label": label})
+    for v in volumes:
+        with contextlib.suppress(docker.errors.APIError):
+            v.remove(force=True)
+    return len(containers) + len(volumes)
