@@ -237,11 +237,14 @@ def _positive_number(value: Any, where: str, zero_ok: bool = False) -> float:
 class _Design:
     units: list[tuple[str, str | None]]
     task_ids: list[str]
+    minutes: np.ndarray  # (K,) human minutes
     x: np.ndarray  # (K,) log2 human minutes
     family_members: list[np.ndarray]  # task indices of each family
     n: np.ndarray  # (U, K) runs
     s: np.ndarray  # (U, K) successes
     w: np.ndarray  # (U, K) weight of one run, normalised so each unit's runs sum to 1
+    run_unit: np.ndarray  # (runs,) unit of each row of the input
+    run_task: np.ndarray  # (runs,) task of each row of the input
 
 
 def _design(df: pd.DataFrame, weighting: str, by_category: bool) -> _Design:
@@ -275,7 +278,7 @@ def _design(df: pd.DataFrame, weighting: str, by_category: bool) -> _Design:
 
     tasks = df.drop_duplicates("task_id").set_index("task_id").sort_index()
     task_ids = list(tasks.index)
-    x = np.log2(tasks["human_minutes"].to_numpy(dtype=float))
+    minutes = tasks["human_minutes"].to_numpy(dtype=float)
     family_codes, family_names = pd.factorize(tasks["family"], sort=True)
     family_members = [np.flatnonzero(family_codes == f) for f in range(len(family_names))]
 
@@ -303,7 +306,17 @@ def _design(df: pd.DataFrame, weighting: str, by_category: bool) -> _Design:
                 tasks_in_family = ran[:, members].sum(axis=1, keepdims=True)
                 w[:, members] /= np.sqrt(np.maximum(tasks_in_family, 1))
     w /= (n * w).sum(axis=1, keepdims=True)
-    return _Design(units, task_ids, x, family_members, n, s, w)
+    return _Design(
+        units, task_ids, minutes, np.log2(minutes), family_members, n, s, w, u_idx, k_idx
+    )
+
+
+def run_weights(
+    df: pd.DataFrame, weighting: str = "invsqrt", by_category: bool = False
+) -> pd.Series:
+    """The weight of each run in its model's fit (aligned with ``df``; sums to 1 per model)."""
+    d = _design(df, weighting, by_category)
+    return pd.Series(d.w[d.run_unit, d.run_task], index=df.index, name="weight")
 
 
 def _given_weights(
@@ -462,7 +475,7 @@ def fit_logistic(
 
 
 def _horizons(
-    a: np.ndarray, b: np.ndarray, x: np.ndarray, s1: np.ndarray, s0: np.ndarray, p: float
+    a: np.ndarray, b: np.ndarray, minutes: np.ndarray, s1: np.ndarray, s0: np.ndarray, p: float
 ) -> np.ndarray:
     """p-horizons of fitted rows, with the rules for rows that could not be fitted.
 
@@ -475,8 +488,7 @@ def _horizons(
     out[(tot1 == 0) & (tot0 > 0)] = 0.0
     always = (tot0 == 0) & (tot1 > 0)
     if always.any():
-        longest = np.where(s1[always] > 0, x[None, :], -np.inf).max(axis=1)
-        out[always] = np.exp2(longest)
+        out[always] = np.where(s1[always] > 0, minutes[None, :], 0.0).max(axis=1)
     sloped = b < 0  # NaN slopes compare False
     with np.errstate(over="ignore"):
         out[sloped] = np.exp2((math.log(p / (1 - p)) - a[sloped]) / b[sloped])
@@ -511,8 +523,8 @@ def estimate_horizons(
     s1 = d.w * d.s
     s0 = d.w * (d.n - d.s)
     a, b = fit_batch(d.x, s1, s0, regularization)
-    p50 = _horizons(a, b, d.x, s1, s0, 0.5)
-    p80 = _horizons(a, b, d.x, s1, s0, 0.8)
+    p50 = _horizons(a, b, d.minutes, s1, s0, 0.5)
+    p80 = _horizons(a, b, d.minutes, s1, s0, 0.8)
 
     draws50, draws80 = _bootstrap(d, regularization, bootstrap, seed)
 
@@ -571,8 +583,8 @@ def _bootstrap(
         s0 = (d.w * (trials - wins)).reshape(-1, n_tasks)
         a, b = fit_batch(d.x, s1, s0, regularization)
         rows = slice(start, start + c.shape[0])
-        out50[rows] = _horizons(a, b, d.x, s1, s0, 0.5).reshape(-1, n_units)
-        out80[rows] = _horizons(a, b, d.x, s1, s0, 0.8).reshape(-1, n_units)
+        out50[rows] = _horizons(a, b, d.minutes, s1, s0, 0.5).reshape(-1, n_units)
+        out80[rows] = _horizons(a, b, d.minutes, s1, s0, 0.8).reshape(-1, n_units)
     return out50, out80
 
 

@@ -1,0 +1,204 @@
+"""Commands for the statistics: `rsibench horizon`, `rsibench simulate`, `rsibench gate`.
+
+Registered on the main group in ``rsibench.cli``. Bad input exits with status 2 and one line that
+names the file, the field and the fix; machine output (--json) is the only thing on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from rsibench import horizon as hz
+from rsibench.records import RecordError, append_records
+from rsibench.simulate import DEFAULT_EPOCHS, DEFAULT_SLOPE, simulate_records
+from rsibench.suite import SuiteError, find_root, load_suite
+
+
+class BadInput(click.ClickException):
+    """Unusable input: exit status 2, as for usage errors."""
+
+    exit_code = 2
+
+
+def default_runs_dir() -> Path:
+    """results/runs/ of the suite checkout, or of the current directory outside one."""
+    try:
+        return find_root() / "results" / "runs"
+    except SuiteError:
+        return Path("results") / "runs"
+
+
+def _ci_text(value: float | None, ci: tuple[float, float] | None, lower_bound: bool) -> str:
+    text = (">= " if lower_bound else "") + hz.format_minutes(value)
+    if ci is not None:
+        text += f"  [{hz.format_minutes(ci[0])}, {hz.format_minutes(ci[1])}]"
+    return text
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(hz.FORMATS),
+    default="rsibench",
+    show_default=True,
+    help="rsibench run records, or METR's public runs.jsonl.",
+)
+@click.option(
+    "--regularization",
+    type=float,
+    default=hz.DEFAULT_REGULARIZATION,
+    show_default=True,
+    help="r in the L2 penalty (r/2)·slope² (intercept unpenalised).",
+)
+@click.option(
+    "--weighting",
+    type=click.Choice(hz.WEIGHTINGS),
+    default="invsqrt",
+    show_default=True,
+    help="invsqrt: 1/(runs of task · √tasks in family); equal: 1/(runs of task).",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=hz.DEFAULT_BOOTSTRAP,
+    show_default=True,
+    help="Hierarchical bootstrap draws for the 95% intervals (0: none).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--by", type=click.Choice(["category"]), default=None, help="One fit per category.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def horizon(
+    files: tuple[Path, ...],
+    fmt: str,
+    regularization: float,
+    weighting: str,
+    bootstrap: int,
+    seed: int,
+    by: str | None,
+    as_json: bool,
+) -> None:
+    """50% and 80% time horizons per model, with 95% hierarchical-bootstrap intervals.
+
+    FILES are run-record files or directories of *.jsonl (default: results/runs/).
+    """
+    paths = list(files) or [default_runs_dir()]
+    try:
+        df = hz.read_inputs(paths, fmt=fmt, weighting=weighting)
+        result = hz.estimate_horizons(
+            df,
+            weighting=weighting,
+            regularization=regularization,
+            bootstrap=bootstrap,
+            seed=seed,
+            by_category=by == "category",
+        )
+    except RecordError as e:
+        raise BadInput(str(e)) from e
+    result.models.sort(key=lambda m: (m.category or "", -(m.p50 or 0.0), m.model))
+    if as_json:
+        click.echo(json.dumps(hz.result_to_json(result), allow_nan=False))
+        return
+
+    table = Table(title="Time horizons (human minutes)")
+    table.add_column("model")
+    if by:
+        table.add_column("category")
+    table.add_column("p50  [95% CI]", justify="right")
+    table.add_column("p80  [95% CI]", justify="right")
+    table.add_column("slope/doubling", justify="right")
+    table.add_column("success", justify="right")
+    table.add_column("runs", justify="right")
+    table.add_column("tasks", justify="right")
+    for m in result.models:
+        row = [m.model] + ([m.category or ""] if by else [])
+        row += [
+            _ci_text(m.p50, m.p50_ci, m.lower_bound),
+            _ci_text(m.p80, m.p80_ci, m.lower_bound),
+            "-" if m.slope is None else f"{m.slope:.2f}",
+            f"{m.success_rate:.0%}",
+            str(m.runs),
+            str(m.tasks),
+        ]
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    notes = [
+        f"weighting {weighting}, regularization {regularization:g}"
+        + (f", {bootstrap} bootstrap draws (seed {seed})" if bootstrap else ", no bootstrap")
+    ]
+    if any(m.lower_bound for m in result.models):
+        notes.append(">= : every run succeeded; the horizon is at least the longest task")
+    if any(m.p50 is None for m in result.models):
+        notes.append("- : success does not fall with task length (slope >= 0); no horizon")
+    if excluded := df.attrs.get("excluded_errors", 0):
+        notes.append(f"{excluded} run(s) that could not be scored (error set) were left out")
+    for note in notes:
+        console.print(f"[dim]{note}[/dim]")
+
+
+@click.command()
+@click.option(
+    "--horizon",
+    "true_horizon",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="The simulated model's true p50 horizon, in human minutes.",
+)
+@click.option(
+    "--slope",
+    type=click.FloatRange(max=0, max_open=True),
+    default=DEFAULT_SLOPE,
+    show_default=True,
+    help="Change in log-odds of success per doubling of task length.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_EPOCHS,
+    show_default=True,
+    help="Attempts per task.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--model", default=None, help="Model name in the records [simulated-<H>min].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Run-record file to append to.",
+)
+def simulate(
+    true_horizon: float, slope: float, epochs: int, seed: int, model: str | None, out: Path
+) -> None:
+    """Write run records of a simulated model with a known horizon on the current suite.
+
+    Success on a task of t minutes is a Bernoulli draw with probability
+    sigmoid(slope · (log2 t − log2 HORIZON)).
+    """
+    try:
+        suite = load_suite()
+    except SuiteError as e:
+        raise BadInput(str(e)) from e
+    records = simulate_records(
+        suite.variants,
+        horizon=true_horizon,
+        suite_version=suite.version,
+        slope=slope,
+        epochs=epochs,
+        seed=seed,
+        model=model,
+    )
+    try:
+        written = append_records(out, records)
+    except (RecordError, OSError) as e:
+        raise BadInput(f"{out}: cannot write records: {e}") from e
+    click.echo(
+        f"{written} simulated runs of {records[0]['model']} "
+        f"({len(suite.variants)} tasks x {epochs} epochs) appended to {out}"
+    )
