@@ -64,7 +64,6 @@ def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str
         image=cfg.image,
         command=["sleep", "infinity"],
         init=True,  # reap zombies the agent leaves behind
-        detach=True,
         network_mode="none",
         nano_cpus=int(cfg.cpus * 1e9),
         mem_limit=cfg.memory,
@@ -245,12 +244,13 @@ class RsibenchSandbox(SandboxEnvironment):
             created.append(verifier_ws)
             hidden = _volume(f"rsibench-{uid}-hidden", "256m", "uid=0,gid=0", "0700")
             created.append(hidden)
-            agent = client.containers.run(
+            # create, not run: run would try to pull a missing image from a registry
+            agent = client.containers.create(
                 name=f"rsibench-{uid}-agent",
                 **_container_kwargs(cfg, "agent", {agent_ws.name: {"bind": WORKSPACE}}),
             )
             created.append(agent)
-            verifier = client.containers.run(
+            verifier = client.containers.create(
                 name=f"rsibench-{uid}-verifier",
                 **_container_kwargs(
                     cfg,
@@ -262,6 +262,8 @@ class RsibenchSandbox(SandboxEnvironment):
                 ),
             )
             created.append(verifier)
+            agent.start()
+            verifier.start()
             workspace = tar_directory(Path(cfg.workspace), 1000, 1000, 0o755, 0o644)
             if not agent.put_archive(WORKSPACE, workspace):
                 raise RuntimeError(f"could not copy {cfg.workspace} into the agent container")
@@ -349,6 +351,7 @@ class RsibenchSandbox(SandboxEnvironment):
         )["Id"]
         response = api.exec_start(exec_id, socket=True)
         sock: socket.socket = getattr(response, "_sock", response)
+        sock.settimeout(None)  # the client's HTTP timeout must not cut a long command short
         deadline = time.monotonic() + timeout if timeout else None
         frames = _Frames(sock, deadline)
         try:

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run the test suite on a fresh machine: sets up what is missing, builds the sandbox images,
+# then runs ruff and pytest (Docker tests included). Extra arguments go to pytest.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$RSIBENCH_HOME"
+"$RSIBENCH_VENV/bin/ruff" check src tests scorers benchmarks
+"$RSIBENCH_VENV/bin/rsibench" images build
+exec "$RSIBENCH_VENV/bin/pytest" "$@"

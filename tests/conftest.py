@@ -1,0 +1,36 @@
+"""Shared fixtures. Docker tests use the real daemon and the real sandbox image; they fail with
+the daemon's fix when it is down (scripts/test.sh starts it) rather than being skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rsibench import engine, images
+from rsibench.suite import Suite, load_suite
+
+REPO = Path(__file__).resolve().parents[1]
+MINI = REPO / "tests" / "fixtures" / "mini"
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    return engine.client()
+
+
+@pytest.fixture(scope="session")
+def image_tag(docker_client) -> str:
+    """The python-ml sandbox image, built once if this content hash is missing."""
+    return images.build(REPO, "python-ml")
+
+
+@pytest.fixture(scope="session")
+def mini_suite() -> Suite:
+    """A one-family fixture suite whose scoring takes a second (tests/fixtures/mini)."""
+    return load_suite(MINI)
+
+
+@pytest.fixture(scope="session")
+def suite() -> Suite:
+    return load_suite(REPO)
