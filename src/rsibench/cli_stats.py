@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from rsibench import gate as gate_mod
 from rsibench import horizon as hz
 from rsibench.records import RecordError, append_records
 from rsibench.simulate import DEFAULT_EPOCHS, DEFAULT_SLOPE, simulate_records
@@ -202,3 +203,166 @@ def simulate(
         f"{written} simulated runs of {records[0]['model']} "
         f"({len(suite.variants)} tasks x {epochs} epochs) appended to {out}"
     )
+
+
+@click.command()
+@click.option(
+    "--baseline",
+    "baseline_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Baseline run records (file or directory; repeatable).",
+)
+@click.option(
+    "--candidate",
+    "candidate_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Candidate run records (file or directory; repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(hz.FORMATS), default="rsibench", show_default=True
+)
+@click.option("--model", default=None, help="Model to take from both sides' records.")
+@click.option("--baseline-model", default=None, help="Model to take from the baseline records.")
+@click.option("--candidate-model", default=None, help="Model to take from the candidate records.")
+@click.option(
+    "--max-drop",
+    type=click.FloatRange(0, 1),
+    default=0.10,
+    show_default=True,
+    help="Fail when p50 falls significantly by more than this fraction.",
+)
+@click.option(
+    "--fail-on-improvement",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Also fail (alert) when p50 rises by more than this fraction.",
+)
+@click.option(
+    "--min-epochs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Refuse to judge (exit 2) when a shared task has fewer attempts on either side.",
+)
+@click.option(
+    "--bootstrap", type=click.IntRange(min=1), default=hz.DEFAULT_BOOTSTRAP, show_default=True
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--weighting", type=click.Choice(hz.WEIGHTINGS), default="invsqrt", show_default=True)
+@click.option("--regularization", type=float, default=hz.DEFAULT_REGULARIZATION, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@click.option(
+    "--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a PR comment."
+)
+@click.pass_context
+def gate(
+    ctx: click.Context,
+    baseline_paths: tuple[Path, ...],
+    candidate_paths: tuple[Path, ...],
+    fmt: str,
+    model: str | None,
+    baseline_model: str | None,
+    candidate_model: str | None,
+    max_drop: float,
+    fail_on_improvement: float | None,
+    min_epochs: int,
+    bootstrap: int,
+    seed: int,
+    weighting: str,
+    regularization: float,
+    as_json: bool,
+    junit: Path | None,
+    markdown: Path | None,
+) -> None:
+    """Fail (exit 1) when the candidate's time horizon is significantly below the baseline's.
+
+    Compares the two sides on the tasks both attempted. Exit 0: pass; 1: significant drop of
+    more than --max-drop (or a rise past --fail-on-improvement); 2: cannot judge (bad records, no
+    shared tasks, too few epochs, no defined horizon).
+    """
+    policy = gate_mod.Policy(
+        max_drop=max_drop,
+        fail_on_improvement=fail_on_improvement,
+        min_epochs=min_epochs,
+        bootstrap=bootstrap,
+        seed=seed,
+        weighting=weighting,
+        regularization=regularization,
+    )
+    try:
+        report = gate_mod.compare(
+            hz.read_inputs(baseline_paths, fmt=fmt, weighting=weighting),
+            hz.read_inputs(candidate_paths, fmt=fmt, weighting=weighting),
+            policy,
+            baseline_model=baseline_model or model,
+            candidate_model=candidate_model or model,
+        )
+    except RecordError as e:
+        _write_gate_files(None, str(e), junit, markdown)
+        if as_json:
+            click.echo(json.dumps(gate_mod.error_to_json(str(e))))
+        raise BadInput(str(e)) from e
+    _write_gate_files(report, None, junit, markdown)
+    if as_json:
+        click.echo(json.dumps(gate_mod.report_to_json(report), allow_nan=False))
+    else:
+        _print_gate(report)
+    ctx.exit(report.exit_code)
+
+
+def _write_gate_files(
+    report: gate_mod.GateReport | None, error: str | None, junit: Path | None, markdown: Path | None
+) -> None:
+    if junit:
+        gate_mod.report_to_junit(report, error).write(junit, encoding="utf-8", xml_declaration=True)
+    if markdown:
+        markdown.write_text(gate_mod.report_to_markdown(report, error))
+
+
+def _print_gate(r: gate_mod.GateReport) -> None:
+    console = Console()
+    verdict = "[bold green]PASS[/]" if r.verdict == "pass" else "[bold red]FAIL[/]"
+    console.print(f"rsibench gate: {verdict}")
+    for reason in r.reasons:
+        console.print(f"  {reason}")
+    table = Table(title="Time horizons on the shared tasks (human minutes)")
+    for col in ("", "model", "p50  [95% CI]", "p80  [95% CI]", "success", "runs", "tasks"):
+        table.add_column(col, justify="left" if col in ("", "model") else "right")
+    for side, m in (("baseline", r.baseline), ("candidate", r.candidate)):
+        table.add_row(
+            side,
+            m.model,
+            _ci_text(m.p50, m.p50_ci, m.lower_bound),
+            _ci_text(m.p80, m.p80_ci, m.lower_bound),
+            f"{m.success_rate:.0%}",
+            str(m.runs),
+            str(m.tasks),
+        )
+    console.print(table)
+    console.print(gate_mod.change_summary(r))
+    for title, changes in (("regressed", r.regressed), ("improved", r.improved)):
+        if not changes:
+            continue
+        tasks = Table(title=f"Tasks that {title} ({len(changes)})")
+        for col in ("task", "human min", "baseline", "candidate", "one-sided p"):
+            tasks.add_column(col, justify="left" if col == "task" else "right")
+        for c in changes:
+            p = f"{c.p_value:.3g}" + (" *" if c.significant else "")
+            tasks.add_row(
+                c.task_id,
+                f"{c.human_minutes:g}",
+                gate_mod.rate(c.baseline),
+                gate_mod.rate(c.candidate),
+                p,
+            )
+        console.print(tasks)
+    if r.regressed or r.improved:
+        console.print("[dim]* significant: one-sided Fisher exact test, Holm-corrected, 5%[/dim]")
+    for side, only in (("baseline", r.only_baseline), ("candidate", r.only_candidate)):
+        if only:
+            console.print(f"[yellow]Not compared, only the {side} attempted:[/] {', '.join(only)}")

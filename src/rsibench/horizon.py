@@ -537,8 +537,8 @@ def estimate_horizons(
             category=category,
             p50=_number(p50[u]),
             p80=_number(p80[u]),
-            p50_ci=_interval(draws50[:, u]),
-            p80_ci=_interval(draws80[:, u]),
+            p50_ci=percentile_interval(draws50[:, u]),
+            p80_ci=percentile_interval(draws80[:, u]),
             lower_bound=bool(d.s[u].sum() == runs),
             runs=runs,
             tasks=int((d.n[u] > 0).sum()),
@@ -592,7 +592,8 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _interval(draws: np.ndarray) -> tuple[float, float] | None:
+def percentile_interval(draws: np.ndarray) -> tuple[float, float] | None:
+    """The 95% percentile interval of bootstrap draws, ignoring undefined (NaN) ones."""
     if draws.size == 0 or np.isnan(draws).all():
         return None
     with warnings.catch_warnings():
@@ -601,8 +602,8 @@ def _interval(draws: np.ndarray) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-def result_to_json(result: HorizonResult) -> dict[str, Any]:
-    """The ``--json`` object: {"models": [...]}; undefined and infinite values become null."""
+def model_to_json(m: ModelHorizon) -> dict[str, Any]:
+    """One entry of the ``--json`` output; undefined and infinite values become null."""
 
     def num(v: float | None) -> float | None:
         return v if v is not None and math.isfinite(v) else None
@@ -610,22 +611,24 @@ def result_to_json(result: HorizonResult) -> dict[str, Any]:
     def pair(ci: tuple[float, float] | None) -> list[float | None] | None:
         return None if ci is None else [num(ci[0]), num(ci[1])]
 
-    models = []
-    for m in result.models:
-        entry: dict[str, Any] = {"model": m.model}
-        if m.category is not None:
-            entry["category"] = m.category
-        entry.update(
-            p50=num(m.p50),
-            p80=num(m.p80),
-            p50_ci=pair(m.p50_ci),
-            p80_ci=pair(m.p80_ci),
-            lower_bound=m.lower_bound,
-            runs=m.runs,
-            tasks=m.tasks,
-            success_rate=m.success_rate,
-            slope=num(m.slope),
-            intercept=num(m.intercept),
-        )
-        models.append(entry)
-    return {"models": models}
+    entry: dict[str, Any] = {"model": m.model}
+    if m.category is not None:
+        entry["category"] = m.category
+    entry.update(
+        p50=num(m.p50),
+        p80=num(m.p80),
+        p50_ci=pair(m.p50_ci),
+        p80_ci=pair(m.p80_ci),
+        lower_bound=m.lower_bound,
+        runs=m.runs,
+        tasks=m.tasks,
+        success_rate=m.success_rate,
+        slope=num(m.slope),
+        intercept=num(m.intercept),
+    )
+    return entry
+
+
+def result_to_json(result: HorizonResult) -> dict[str, Any]:
+    """The ``--json`` object of ``rsibench horizon``: {"models": [...]}."""
+    return {"models": [model_to_json(m) for m in result.models]}
