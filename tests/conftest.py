@@ -3,6 +3,7 @@ the daemon's fix when it is down (scripts/test.sh starts it) rather than being s
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,13 @@ def mini_suite() -> Suite:
 @pytest.fixture(scope="session")
 def suite() -> Suite:
     return load_suite(REPO)
+
+
+@pytest.fixture
+def mini_copy(tmp_path: Path) -> Path:
+    """A writable copy of the fixture suite, its sandboxes/ link pointing at the real images."""
+    root = tmp_path / "suite"
+    shutil.copytree(MINI, root, symlinks=True)
+    (root / "sandboxes").unlink()
+    (root / "sandboxes").symlink_to(REPO / "sandboxes")
+    return root

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -66,16 +65,10 @@ def test_validate_passes_on_the_fixture_suite_and_records_every_attempt(
     assert len(load_records(tmp_path / "runs" / "oracle.jsonl")) == 2
 
 
-def broken_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "suite"
-    shutil.copytree(MINI, root, symlinks=True)
-    (root / "sandboxes").unlink()
-    (root / "sandboxes").symlink_to(MINI.parents[2] / "sandboxes")
-    return root
-
-
-def test_validate_fails_loudly_when_the_oracle_is_wrong(monkeypatch, tmp_path, image_tag):
-    root = broken_copy(tmp_path)
+def test_validate_fails_loudly_when_the_oracle_is_wrong(
+    monkeypatch, tmp_path, mini_copy, image_tag
+):
+    root = mini_copy
     (root / "tasks/debugging/fix-answer/solution/answer.py").write_text("print(43)\n")
     result = cli(
         monkeypatch,
@@ -93,9 +86,9 @@ def test_validate_fails_loudly_when_the_oracle_is_wrong(monkeypatch, tmp_path, i
 
 
 def test_a_scorer_that_prints_garbage_is_a_failure_with_the_reason(
-    monkeypatch, tmp_path, image_tag
+    monkeypatch, tmp_path, mini_copy, image_tag
 ):
-    root = broken_copy(tmp_path)
+    root = mini_copy
     (root / "scorers/output_match.py").write_text(
         "import sys\nprint('{\"success\": true}')\nsys.exit(3)\n"
     )

@@ -1,0 +1,76 @@
+"""Sandbox overhead: median exec latency and per-sample setup + teardown of the rsibench provider.
+
+Targets (issue 2): exec <= 30 ms median; both containers up and down in <= 1.5 s. Raw Docker SDK
+``exec_run`` on the same container is measured in the same run, so the ratio shows our own cost
+apart from the machine's (runc exec dominates and varies with load).
+
+    python benchmarks/sandbox_overhead.py [--execs 200] [--samples 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import anyio
+
+from rsibench import images
+from rsibench.sandbox import RsibenchSandbox
+from rsibench.scoring import sandbox_config
+from rsibench.suite import load_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "mini"
+
+
+def ms(seconds: list[float]) -> str:
+    q = statistics.quantiles(seconds, n=20)
+    return f"median {statistics.median(seconds) * 1e3:7.1f} ms   p95 {q[18] * 1e3:7.1f} ms"
+
+
+async def measure(execs: int, samples: int) -> None:
+    variant = load_suite(FIXTURE).variants[0]
+    cfg = sandbox_config(variant, images.build(ROOT, variant.family.image))
+
+    lifecycle, setup = [], []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        envs = await RsibenchSandbox.sample_init("bench", cfg, {})
+        t1 = time.perf_counter()
+        await RsibenchSandbox.sample_cleanup("bench", cfg, envs, False)
+        setup.append(t1 - t0)
+        lifecycle.append(time.perf_counter() - t0)
+
+    envs = await RsibenchSandbox.sample_init("bench", cfg, {})
+    agent = envs["default"].as_type(RsibenchSandbox)
+    try:
+        ours, raw = [], []
+        for _ in range(execs):  # interleaved, so both see the same machine
+            t0 = time.perf_counter()
+            await agent.exec(["true"])
+            t1 = time.perf_counter()
+            agent.container.exec_run(["true"], user="agent")
+            raw.append(time.perf_counter() - t1)
+            ours.append(t1 - t0)
+    finally:
+        await RsibenchSandbox.sample_cleanup("bench", cfg, envs, False)
+
+    print(f"exec, rsibench provider ({execs}x): {ms(ours)}   target <= 30 ms median")
+    print(f"exec, raw SDK exec_run  ({execs}x): {ms(raw)}")
+    print(f"provider / raw median ratio: {statistics.median(ours) / statistics.median(raw):.2f}")
+    print(f"sample setup (2 containers + 3 volumes + workspace copy): {ms(setup)}")
+    print(f"sample setup + teardown ({samples}x): {ms(lifecycle)}   target <= 1500 ms")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--execs", type=int, default=200)
+    ap.add_argument("--samples", type=int, default=20)
+    args = ap.parse_args()
+    anyio.run(measure, args.execs, args.samples)
+
+
+if __name__ == "__main__":
+    main()

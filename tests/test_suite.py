@@ -1,0 +1,152 @@
+"""Loading task families: every problem named with its file, field and fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from rsibench.cli import main
+from rsibench.suite import SuiteError, load_suite
+
+MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
+FAMILY = "tasks/debugging/fix-answer"
+
+
+@pytest.fixture
+def root(mini_copy: Path) -> Path:
+    return mini_copy
+
+
+def edit_spec(root: Path, change) -> Path:
+    path = root / FAMILY / "task.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def problems(root: Path) -> list[str]:
+    with pytest.raises(SuiteError) as info:
+        load_suite(root)
+    return info.value.problems
+
+
+def test_fixture_suite_loads_with_versioned_variants(root):
+    suite = load_suite(root)
+    assert [v.task_id for v in suite.variants] == ["fix-answer/easy", "fix-answer/hard"]
+    assert suite.version.startswith("0.0.1+")
+    v = suite.variants[0]
+    assert v.instructions().startswith("Make `python3 answer.py` in /workspace print 42.")
+    assert v.family.resources.memory == "512m" and v.family.working_minutes == 5
+
+
+def test_suite_version_changes_when_a_check_changes(root):
+    before = load_suite(root).version
+    (root / FAMILY / "checks" / "expected.txt").write_text("43\n")
+    assert load_suite(root).version != before
+
+
+def test_missing_field_names_file_and_field(root):
+    path = edit_spec(root, lambda d: d.pop("summary"))
+    [p] = problems(root)
+    assert p.startswith(f"{path}: (top level): 'summary' is a required property")
+
+
+def test_bad_value_names_the_nested_field_and_says_what_is_allowed(root):
+    path = edit_spec(root, lambda d: d["resources"].update(memory="lots"))
+    [p] = problems(root)
+    assert p.startswith(f"{path}: resources.memory: 'lots' does not match")
+    assert "e.g. 2g" in p
+
+
+def test_variant_problems_are_indexed(root):
+    def change(d):
+        d["variants"][1]["human_minutes"] = -3
+        d["variants"][1]["human_minutes_source"] = "guess"
+
+    edit_spec(root, change)
+    found = problems(root)
+    assert any("variants.1.human_minutes: -3 is less than or equal to" in p for p in found)
+    assert any("variants.1.human_minutes_source: 'guess' is not one of" in p for p in found)
+
+
+def test_all_problems_reported_at_once(root):
+    def change(d):
+        d["category"] = "toy-model"
+        d["image"] = "nope"
+        d["scorer"]["name"] = "missing_scorer"
+
+    edit_spec(root, change)
+    (root / FAMILY / "solution" / "solve.sh").unlink()
+    found = "\n".join(problems(root))
+    assert "category: 'toy-model' but the family sits under tasks/debugging/" in found
+    assert "image: no sandboxes/nope/Dockerfile; use one of: python-ml" in found
+    assert "scorer.name: no scorers/missing_scorer.py" in found
+    assert "solve.sh: missing; the oracle agent runs it" in found
+
+
+def test_placeholder_without_a_value_in_a_variant(root):
+    edit_spec(root, lambda d: d["variants"][0].update(params={}))
+    [p] = problems(root)
+    assert "variants.0.params: instructions.md uses {n} but this variant does not set it" in p
+
+
+def test_canary_must_be_in_the_instructions(root):
+    text = (root / FAMILY / "instructions.md").read_text()
+    (root / FAMILY / "instructions.md").write_text(text.replace("RSIBENCH CANARY", "CANARY"))
+    [p] = problems(root)
+    assert "instructions.md: must contain the family's canary string" in p
+
+
+def test_broken_yaml_gives_the_line(root):
+    (root / FAMILY / "task.yaml").write_text("id: fix-answer\nvariants: [\n")
+    [p] = problems(root)
+    assert p.startswith(f"{root / FAMILY / 'task.yaml'}:") and "not valid YAML" in p
+
+
+def test_duplicate_variant_ids(root):
+    edit_spec(root, lambda d: d["variants"][1].update(id="easy"))
+    [p] = problems(root)
+    assert "variants.1.id: 'easy' repeats" in p
+
+
+def test_select_by_glob_and_unknown_pattern(root):
+    suite = load_suite(root)
+    assert [v.id for v in suite.select(["*/hard"])] == ["hard"]
+    assert len(suite.select(["debugging"])) == 2
+    with pytest.raises(SuiteError, match="matches no task id, family or category"):
+        suite.select(["nothing-*"])
+
+
+def test_cli_list_json_and_clear_error(root, monkeypatch):
+    monkeypatch.setenv("RSIBENCH_ROOT", str(root))
+    out = CliRunner().invoke(main, ["list", "--json"])
+    assert out.exit_code == 0
+    rows = json.loads(out.output)
+    assert {
+        k: rows[0][k] for k in ("id", "family", "category", "human_minutes", "human_minutes_source")
+    } == {
+        "id": "fix-answer/easy",
+        "family": "fix-answer",
+        "category": "debugging",
+        "human_minutes": 1.0,
+        "human_minutes_source": "estimate",
+    }
+    edit_spec(root, lambda d: d.pop("canary"))
+    bad = CliRunner().invoke(main, ["list"])
+    assert bad.exit_code == 2
+    assert "'canary' is a required property" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_the_real_suite_is_valid_and_spans_the_categories():
+    suite = load_suite(MINI.parents[2])
+    cats = {v.family.category for v in suite.variants}
+    assert {"debugging", "kernel-optimisation", "toy-model"} <= cats
+    for fam in suite.families:
+        minutes = {v.human_minutes for v in fam.variants}
+        assert len(minutes) >= 2, f"{fam.id} needs variants of different lengths"
