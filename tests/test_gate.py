@@ -172,6 +172,14 @@ def test_no_shared_tasks_exit_2(tmp_path: Path, base: Path) -> None:
     assert ET.parse(junit).getroot().find("testcase/error") is not None
 
 
+def test_different_human_minutes_exit_2(tmp_path: Path, base: Path) -> None:
+    cand = write(tmp_path / "cand.jsonl", 60.0, seed=3)
+    cand.write_text(cand.read_text().replace('"human_minutes": 1.0,', '"human_minutes": 2.0,'))
+    result = run_gate(base, cand)
+    assert result.exit_code == 2
+    assert "task synthetic-01/v01 has human_minutes 1.0 and 2.0" in result.output
+
+
 def test_several_models_need_a_choice(tmp_path: Path, base: Path) -> None:
     mixed = tmp_path / "mixed"
     mixed.mkdir()
