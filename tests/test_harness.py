@@ -15,7 +15,7 @@ from rsibench import harvest, images
 from rsibench.cli import main
 from rsibench.harness import AgentRun, build_task
 from rsibench.records import load_records
-from rsibench.sandbox import LABEL
+from rsibench.sandbox import SESSION, SESSION_LABEL
 from rsibench.suite import Family, load_suite
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
@@ -49,7 +49,9 @@ def test_validate_passes_on_the_fixture_suite_and_records_every_attempt(
     assert not any(r["success"] for r in noop)
     assert {r["image"] for r in oracle} == {image_tag}
     assert all(r["image_digest"].startswith("sha256:") for r in oracle)
-    assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
+    mine = {"label": f"{SESSION_LABEL}={SESSION}"}
+    assert docker_client.containers.list(all=True, filters=mine) == []
+    assert docker_client.volumes.list(filters=mine) == []
 
     # running the same command again resumes the finished set: nothing new is recorded
     again = cli(
