@@ -34,11 +34,29 @@ def default_runs_dir() -> Path:
         return Path("results") / "runs"
 
 
-def _ci_text(value: float | None, ci: tuple[float, float] | None, lower_bound: bool) -> str:
-    text = (">= " if lower_bound else "") + hz.format_minutes(value)
-    if ci is not None:
-        text += f"  [{hz.format_minutes(ci[0])}, {hz.format_minutes(ci[1])}]"
-    return text
+HORIZON_COLUMNS = ("p50", "95% CI", "p80", "95% CI")
+
+
+def _horizon_cells(m: hz.ModelHorizon) -> list[str]:
+    """p50, its interval, p80, its interval; '>=' marks a lower bound."""
+    mark = ">= " if m.lower_bound else ""
+
+    def ci(pair: tuple[float, float] | None) -> str:
+        return (
+            "" if pair is None else f"{hz.format_minutes(pair[0])} – {hz.format_minutes(pair[1])}"
+        )
+
+    return [
+        mark + hz.format_minutes(m.p50),
+        ci(m.p50_ci),
+        mark + hz.format_minutes(m.p80),
+        ci(m.p80_ci),
+    ]
+
+
+def _add_columns(table: Table, names: tuple[str, ...], left: tuple[str, ...] = ()) -> None:
+    for name in names:
+        table.add_column(name, justify="left" if name in left else "right", no_wrap=True)
 
 
 @click.command()
@@ -107,21 +125,13 @@ def horizon(
         click.echo(json.dumps(hz.result_to_json(result), allow_nan=False))
         return
 
-    table = Table(title="Time horizons (human minutes)")
-    table.add_column("model")
-    if by:
-        table.add_column("category")
-    table.add_column("p50  [95% CI]", justify="right")
-    table.add_column("p80  [95% CI]", justify="right")
-    table.add_column("slope/doubling", justify="right")
-    table.add_column("success", justify="right")
-    table.add_column("runs", justify="right")
-    table.add_column("tasks", justify="right")
+    table = Table(title="Time horizons (human minutes of the tasks)")
+    first = ("model", "category") if by else ("model",)
+    rest = ("slope", "success", "runs", "tasks")
+    _add_columns(table, first + HORIZON_COLUMNS + rest, left=first)
     for m in result.models:
-        row = [m.model] + ([m.category or ""] if by else [])
+        row = [m.model] + ([m.category or ""] if by else []) + _horizon_cells(m)
         row += [
-            _ci_text(m.p50, m.p50_ci, m.lower_bound),
-            _ci_text(m.p80, m.p80_ci, m.lower_bound),
             "-" if m.slope is None else f"{m.slope:.2f}",
             f"{m.success_rate:.0%}",
             str(m.runs),
@@ -131,6 +141,7 @@ def horizon(
     console = Console()
     console.print(table)
     notes = [
+        "slope: change in log-odds of success per doubling of task length; "
         f"weighting {weighting}, regularization {regularization:g}"
         + (f", {bootstrap} bootstrap draws (seed {seed})" if bootstrap else ", no bootstrap")
     ]
@@ -330,27 +341,21 @@ def _print_gate(r: gate_mod.GateReport) -> None:
     console.print(f"rsibench gate: {verdict}")
     for reason in r.reasons:
         console.print(f"  {reason}")
-    table = Table(title="Time horizons on the shared tasks (human minutes)")
-    for col in ("", "model", "p50  [95% CI]", "p80  [95% CI]", "success", "runs", "tasks"):
-        table.add_column(col, justify="left" if col in ("", "model") else "right")
+    table = Table(title="Time horizons on the shared tasks")
+    first = ("", "model")
+    _add_columns(table, first + HORIZON_COLUMNS + ("success", "runs", "tasks"), left=first)
     for side, m in (("baseline", r.baseline), ("candidate", r.candidate)):
-        table.add_row(
-            side,
-            m.model,
-            _ci_text(m.p50, m.p50_ci, m.lower_bound),
-            _ci_text(m.p80, m.p80_ci, m.lower_bound),
-            f"{m.success_rate:.0%}",
-            str(m.runs),
-            str(m.tasks),
-        )
+        cells = [f"{m.success_rate:.0%}", str(m.runs), str(m.tasks)]
+        table.add_row(side, m.model, *_horizon_cells(m), *cells)
     console.print(table)
     console.print(gate_mod.change_summary(r))
     for title, changes in (("regressed", r.regressed), ("improved", r.improved)):
         if not changes:
             continue
         tasks = Table(title=f"Tasks that {title} ({len(changes)})")
-        for col in ("task", "human min", "baseline", "candidate", "one-sided p"):
-            tasks.add_column(col, justify="left" if col == "task" else "right")
+        _add_columns(
+            tasks, ("task", "human min", "baseline", "candidate", "one-sided p"), ("task",)
+        )
         for c in changes:
             p = f"{c.p_value:.3g}" + (" *" if c.significant else "")
             tasks.add_row(

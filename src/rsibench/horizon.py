@@ -305,7 +305,15 @@ def _design(df: pd.DataFrame, weighting: str, by_category: bool) -> _Design:
             for members in family_members:
                 tasks_in_family = ran[:, members].sum(axis=1, keepdims=True)
                 w[:, members] /= np.sqrt(np.maximum(tasks_in_family, 1))
-    w /= (n * w).sum(axis=1, keepdims=True)
+    totals = (n * w).sum(axis=1)
+    if np.any(totals <= 0):
+        model, category = units[int(np.flatnonzero(totals <= 0)[0])]
+        raise InputError(
+            f"runs: weight: zero on every run of {model}"
+            + (f" in {category}" if category else "")
+            + "; nothing to fit"
+        )
+    w /= totals[:, None]
     return _Design(
         units, task_ids, minutes, np.log2(minutes), family_members, n, s, w, u_idx, k_idx
     )
@@ -336,11 +344,7 @@ def _given_weights(
             "runs: weight: differs between runs of the same model and task; weights are per task "
             "(drop the weight column to recompute them)"
         )
-    w = np.where(ran, lo, 0.0)
-    if np.any((n_weight := w.sum(axis=1)) <= 0):
-        bad = int(np.flatnonzero(n_weight <= 0)[0])
-        raise InputError(f"runs: weight: all zero for model #{bad + 1}; nothing to fit")
-    return w
+    return np.where(ran, lo, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
