@@ -155,30 +155,45 @@ def _run(
     log_dir: Path | None,
     records_dir: Path | None,
 ) -> list:
-    from rsibench.harness import run_suite, runs_for
+    """Run and print a summary per attempter; on Ctrl-C say how to resume and exit 130."""
+    from rsibench.harness import RunInterrupted, run_suite, runs_for
 
     variants = suite.select(patterns)
-    outcomes = run_suite(
-        suite,
-        variants,
-        runs_for(model),
-        epochs=epochs,
-        max_samples=max_samples,
-        log_dir=log_dir,
-        records_dir=records_dir,
-        log=lambda m: console.print(m, highlight=False),
-    )
+    try:
+        outcomes = run_suite(
+            suite,
+            variants,
+            runs_for(model),
+            epochs=epochs,
+            max_samples=max_samples,
+            log_dir=log_dir,
+            records_dir=records_dir,
+            log=lambda m: console.print(m, highlight=False),
+        )
+    except RunInterrupted as e:
+        err_console.print(f"[yellow]{e}[/yellow]", highlight=False)
+        sys.exit(130)
     for o in outcomes:
         console.print(_summary_table(f"{o.run.name}: {len(o.records)} attempt(s)", o.records))
         console.print(f"records: {o.records_file}", highlight=False)
     return outcomes
 
 
-def _validation(outcomes: list) -> tuple[int, int]:
-    """Each oracle attempt must succeed and each noop attempt must fail."""
+def _validation(outcomes: list, expected: list[str], epochs: int) -> tuple[int, int]:
+    """Each oracle attempt must succeed, each noop attempt must fail, and none may be missing."""
     passed = failed = 0
     for o in outcomes:
         want = o.run.agent == "oracle"
+        attempted = {(r["task_id"], r["epoch"]) for r in o.records}
+        for task_id in expected:
+            for epoch in range(1, epochs + 1):
+                if (task_id, epoch) not in attempted:
+                    failed += 1
+                    console.print(
+                        f"[red]FAIL[/red] {task_id}: {o.run.agent} has no scored "
+                        f"attempt (epoch {epoch}); see the log",
+                        highlight=False,
+                    )
         for r in sorted(o.records, key=lambda r: (r["task_id"], r["epoch"])):
             ok = r["success"] == want and r["error"] is None
             passed, failed = passed + ok, failed + (not ok)
@@ -247,7 +262,8 @@ def run(
     suite = load_suite()
     outcomes = _run(suite, patterns, model, epochs, max_samples, log_dir, records_dir)
     if model is None:
-        passed, failed = _validation(outcomes)
+        expected = [v.task_id for v in suite.select(patterns)]
+        passed, failed = _validation(outcomes, expected, epochs)
         click.echo(f"{passed} passed, {failed} failed")
         sys.exit(1 if failed else 0)
     sys.exit(0 if all(o.complete for o in outcomes) else 1)
@@ -268,7 +284,8 @@ def validate(
     PATTERNS); exits 1 if any check fails."""
     suite = load_suite()
     outcomes = _run(suite, patterns, None, epochs, max_samples, log_dir, records_dir)
-    passed, failed = _validation(outcomes)
+    expected = [v.task_id for v in suite.select(patterns)]
+    passed, failed = _validation(outcomes, expected, epochs)
     click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
@@ -280,3 +297,15 @@ def cleanup() -> None:
     from rsibench.sandbox import remove_leftovers
 
     console.print(f"removed {remove_leftovers(None)} container(s) and volume(s)")
+
+
+def _register_analysis() -> None:
+    # Analysis commands live beside the statistics they drive; they need no Docker.
+    from rsibench.cli_report import leaderboard, trend
+    from rsibench.cli_stats import gate, horizon, simulate
+
+    for command in (horizon, trend, leaderboard, simulate, gate):
+        main.add_command(command)
+
+
+_register_analysis()

@@ -93,6 +93,10 @@ def default_log_dir(suite: Suite, run: AgentRun, variants: Sequence[Variant], ep
     return suite.root / "logs" / f"{run.slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
+class RunInterrupted(RuntimeError):
+    """The user stopped the run; what finished is recorded and re-running resumes."""
+
+
 @dataclass
 class RunOutcome:
     run: AgentRun
@@ -141,4 +145,10 @@ def run_suite(
         path = records_dir / f"{run.slug}.jsonl"
         harvest.append_new(path, records)
         outcomes.append(RunOutcome(run, logs, records, path, complete))
+        # eval_set swallows Ctrl-C: it returns no logs, or logs marked cancelled
+        if not logs or any(lg.status == "cancelled" for lg in logs):
+            raise RunInterrupted(
+                f"interrupted during {run.name}: {len(records)} finished attempt(s) recorded in "
+                f"{path}; run the same command again to resume from {run_dir}"
+            )
     return outcomes

@@ -175,7 +175,9 @@ def verify_directory(variant: Variant, workspace: Path, image_tag: str) -> Verif
         try:
             agent = envs["default"].as_type(RsibenchSandbox)
             verifier = envs["verifier"].as_type(RsibenchSandbox)
-            return await anyio.to_thread.run_sync(run_verifier, agent, verifier, variant)
+            return await anyio.to_thread.run_sync(
+                run_verifier, agent, verifier, variant, abandon_on_cancel=True
+            )
         finally:
             await RsibenchSandbox.sample_cleanup("verify", cfg, envs, False)
 
@@ -191,7 +193,9 @@ def hidden_verifier(suite_root: str):
         agent = sandbox().as_type(RsibenchSandbox)
         verifier = sandbox("verifier").as_type(RsibenchSandbox)
         try:
-            result = await anyio.to_thread.run_sync(run_verifier, agent, verifier, variant)
+            result = await anyio.to_thread.run_sync(
+                run_verifier, agent, verifier, variant, abandon_on_cancel=True
+            )
         except Exception as e:  # an infrastructure fault is a failed score, never a pass
             result = VerifierResult.failed(f"verifier could not run: {type(e).__name__}: {e}")
         normalised = result.score_normalised
