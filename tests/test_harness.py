@@ -169,3 +169,28 @@ def test_model_agent_that_does_nothing_fails(tmp_path, image_tag):
     [rec] = harvest.records_from_log(log, run)
     assert rec["success"] is False and rec["error"] is None
     assert json.dumps(rec)  # a plain-data record
+
+
+def test_plain_inspect_runs_the_registered_task_and_harvest_records_it(
+    monkeypatch, tmp_path, image_tag
+):
+    monkeypatch.setenv("RSIBENCH_ROOT", str(MINI))
+    [log] = inspect_eval(
+        "rsibench/rsibench",
+        task_args={"agent": "oracle", "tasks": "*/easy"},
+        model="none/none",
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    assert log.status == "success"
+    result = cli(
+        monkeypatch,
+        MINI,
+        "harvest",
+        str(tmp_path / "logs"),
+        "--records-dir",
+        str(tmp_path / "runs"),
+    )
+    assert result.exit_code == 0, result.output
+    [rec] = load_records(tmp_path / "runs" / "oracle.jsonl")
+    assert rec["task_id"] == "fix-answer/easy" and rec["success"] is True

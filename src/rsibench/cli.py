@@ -290,6 +290,29 @@ def validate(
     sys.exit(1 if failed else 0)
 
 
+@main.command()
+@click.argument("logs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--records-dir",
+    type=click.Path(path_type=Path),
+    help="Where run records go (default results/runs/).",
+)
+@friendly_errors
+def harvest(logs: tuple[Path, ...], records_dir: Path | None) -> None:
+    """Turn inspect eval logs (files or folders) of the rsibench task into run records, e.g.
+    after `inspect eval rsibench/rsibench`. Attempts already recorded are skipped."""
+    from rsibench.harvest import harvest_logs
+    from rsibench.suite import find_root
+
+    try:
+        added = harvest_logs(list(logs), records_dir or find_root() / "results" / "runs")
+    except ValueError as e:
+        err_console.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(2)
+    for path, n in added.items():
+        console.print(f"{n} new record(s) in {path}", highlight=False)
+
+
 @main.command("cleanup")
 @friendly_errors
 def cleanup() -> None:

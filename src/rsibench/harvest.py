@@ -82,6 +82,31 @@ def records_from_log(log: EvalLog, run: AgentRun) -> list[dict[str, Any]]:
     return out
 
 
+def attempter_of(log: EvalLog) -> AgentRun:
+    """Who made the attempts in a log written by the rsibench task (through rsibench or inspect)."""
+    from rsibench.harness import AgentRun
+
+    agent = (log.eval.metadata or {}).get("agent")
+    if agent is None:
+        raise ValueError(f"{log.location}: not an rsibench eval log (no 'agent' in its metadata)")
+    return AgentRun(agent, log.eval.model if agent == "react" else None)
+
+
+def harvest_logs(paths: list[Path], records_dir: Path) -> dict[Path, int]:
+    """Append the run records of every finished sample in the given logs (or log folders)."""
+    from inspect_ai.log import list_eval_logs
+
+    added: dict[Path, int] = {}
+    for p in paths:
+        locations = [info.name for info in list_eval_logs(str(p))] if p.is_dir() else [str(p)]
+        for location in locations:
+            log = read_eval_log(location)
+            run = attempter_of(log)
+            target = records_dir / f"{run.slug}.jsonl"
+            added[target] = added.get(target, 0) + append_new(target, records_from_log(log, run))
+    return added
+
+
 def append_new(path: Path, records: list[dict[str, Any]]) -> int:
     """Append the records whose run_id the file does not hold yet (resumed runs repeat)."""
     seen: set[str] = set()
