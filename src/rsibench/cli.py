@@ -54,17 +54,7 @@ def list_cmd(as_json: bool) -> None:
     """List the suite's task variants."""
     suite = load_suite()
     rows = [
-        {
-            "id": v.task_id,
-            "family": v.family.id,
-            "variant": v.id,
-            "category": v.family.category,
-            "human_minutes": v.human_minutes,
-            "human_minutes_source": v.human_minutes_source,
-            "threshold": v.threshold,
-            "image": v.family.image,
-            "summary": v.family.summary,
-        }
+        {"id": v.task_id, **v.record_fields(), "image": v.family.image, "summary": v.family.summary}
         for v in suite.variants
     ]
     if as_json:

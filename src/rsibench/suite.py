@@ -57,6 +57,18 @@ class Variant:
     def task_id(self) -> str:
         return f"{self.family.id}/{self.id}"
 
+    def record_fields(self) -> dict[str, Any]:
+        """What every run record of this variant says about the task it attempted."""
+        return {
+            "task_id": self.task_id,
+            "family": self.family.id,
+            "variant": self.id,
+            "category": self.family.category,
+            "human_minutes": self.human_minutes,
+            "human_minutes_source": self.human_minutes_source,
+            "threshold": self.threshold,
+        }
+
     def instructions(self) -> str:
         """The family's instructions with this variant's parameters filled in."""
         return string.Formatter().vformat(self.family.instructions_template, (), self.params)
