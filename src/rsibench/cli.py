@@ -249,13 +249,9 @@ def run(
     records_dir: Path | None,
 ) -> None:
     """Run the suite in Docker sandboxes and record every attempt."""
-    suite = load_suite()
-    outcomes = _run(suite, patterns, model, epochs, max_samples, log_dir, records_dir)
     if model is None:
-        expected = [v.task_id for v in suite.select(patterns)]
-        passed, failed = _validation(outcomes, expected, epochs)
-        click.echo(f"{passed} passed, {failed} failed")
-        sys.exit(1 if failed else 0)
+        _validate(patterns, epochs, max_samples, log_dir, records_dir)
+    outcomes = _run(load_suite(), patterns, model, epochs, max_samples, log_dir, records_dir)
     sys.exit(0 if all(o.complete for o in outcomes) else 1)
 
 
@@ -272,6 +268,17 @@ def validate(
 ) -> None:
     """Check that the oracle succeeds and noop fails on every variant (or those matching
     PATTERNS); exits 1 if any check fails."""
+    _validate(patterns, epochs, max_samples, log_dir, records_dir)
+
+
+def _validate(
+    patterns: tuple[str, ...],
+    epochs: int,
+    max_samples: int | None,
+    log_dir: Path | None,
+    records_dir: Path | None,
+) -> None:
+    """Run the reference agents, print a verdict per check and exit 1 if any failed."""
     suite = load_suite()
     outcomes = _run(suite, patterns, None, epochs, max_samples, log_dir, records_dir)
     expected = [v.task_id for v in suite.select(patterns)]
