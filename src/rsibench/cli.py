@@ -61,16 +61,14 @@ def list_cmd(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=f"rsibench suite {suite.version}: {len(rows)} variants")
-    for col in ("id", "category", "human min", "source", "threshold", "image"):
-        table.add_column(col, justify="right" if col in ("human min", "threshold") else "left")
+    table.add_column("id", no_wrap=True)  # ids are what users copy into --tasks
+    table.add_column("category", no_wrap=True)
+    table.add_column("minutes", justify="right", no_wrap=True)
+    table.add_column("threshold", justify="right", no_wrap=True)
     for r in rows:
+        source = "" if r["human_minutes_source"] == "baseline" else " (est.)"
         table.add_row(
-            r["id"],
-            r["category"],
-            f"{r['human_minutes']:g}",
-            r["human_minutes_source"],
-            f"{r['threshold']:g}",
-            r["image"],
+            r["id"], r["category"], f"{r['human_minutes']:g}{source}", f"{r['threshold']:g}"
         )
     console.print(table)
 
