@@ -62,14 +62,14 @@ def list_cmd(as_json: bool) -> None:
         return
     table = Table(title=f"rsibench suite {suite.version}: {len(rows)} variants")
     table.add_column("id", no_wrap=True)  # ids are what users copy into --tasks
-    table.add_column("category", no_wrap=True)
     table.add_column("minutes", justify="right", no_wrap=True)
     table.add_column("threshold", justify="right", no_wrap=True)
-    for r in rows:
-        source = "" if r["human_minutes_source"] == "baseline" else " (est.)"
-        table.add_row(
-            r["id"], r["category"], f"{r['human_minutes']:g}{source}", f"{r['threshold']:g}"
-        )
+    for category in sorted({r["category"] for r in rows}):
+        table.add_row(f"[bold]{category}[/bold]", end_section=False)
+        for r in (r for r in rows if r["category"] == category):
+            source = "" if r["human_minutes_source"] == "baseline" else " (est.)"
+            table.add_row(f"  {r['id']}", f"{r['human_minutes']:g}{source}", f"{r['threshold']:g}")
+        table.add_section()
     console.print(table)
 
 
