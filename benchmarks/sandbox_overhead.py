@@ -2,7 +2,9 @@
 
 Targets (issue 2): exec <= 30 ms median; both containers up and down in <= 1.5 s. Raw Docker SDK
 ``exec_run`` on the same container is measured in the same run, so the ratio shows our own cost
-apart from the machine's (runc exec dominates and varies with load).
+apart from the machine's (runc exec dominates and varies with load; the provider does not use it:
+commands go to the container's exec server, rsibench.execd). Also measured: ``exec`` with 1 MiB
+of stdin, 16 ``exec`` calls at once, and 10 MiB of stdout.
 
     python benchmarks/sandbox_overhead.py [--execs 200] [--samples 20]
 """
@@ -54,12 +56,31 @@ async def measure(execs: int, samples: int) -> None:
             agent.container.exec_run(["true"], user="agent")
             raw.append(time.perf_counter() - t1)
             ours.append(t1 - t0)
+        stdin, concurrent, bulk = [], [], []
+        mib = b"x" * 2**20
+        for _ in range(max(20, execs // 10)):
+            t0 = time.perf_counter()
+            await agent.exec(["sh", "-c", "cat >/dev/null"], input=mib)
+            stdin.append(time.perf_counter() - t0)
+        for _ in range(max(5, execs // 40)):
+            t0 = time.perf_counter()
+            async with anyio.create_task_group() as tg:
+                for _ in range(16):
+                    tg.start_soon(agent.exec, ["true"])
+            concurrent.append(time.perf_counter() - t0)
+        for _ in range(5):
+            t0 = time.perf_counter()
+            await agent.exec(["head", "-c", str(10 * 2**20), "/dev/zero"])
+            bulk.append(time.perf_counter() - t0)
     finally:
         await RsibenchSandbox.sample_cleanup("bench", cfg, envs, False)
 
     print(f"exec, rsibench provider ({execs}x): {ms(ours)}   target <= 30 ms median")
     print(f"exec, raw SDK exec_run  ({execs}x): {ms(raw)}")
     print(f"provider / raw median ratio: {statistics.median(ours) / statistics.median(raw):.2f}")
+    print(f"exec with 1 MiB stdin ({len(stdin)}x): {ms(stdin)}")
+    print(f"16 concurrent execs, all done ({len(concurrent)}x): {ms(concurrent)}")
+    print(f"exec printing 10 MiB ({len(bulk)}x): {ms(bulk)}")
     print(f"sample setup (2 containers + 3 volumes + workspace copy): {ms(setup)}")
     print(f"sample setup + teardown ({samples}x): {ms(lifecycle)}   target <= 1500 ms")
 
