@@ -152,14 +152,14 @@ class KernelProcess:
         if not ready:
             raise KernelFailure(f"no answer within {timeout:.0f} s")
         got = os.read(self._out, 1)
-        if got != expected:
+        if not got:  # end of file: the process died (a crash, a missing symbol, ...)
             self.proc.wait(timeout=5)
             tail = self.log.read_bytes()[-1500:].decode(errors="replace")
             raise KernelFailure(
                 f"kernel process ended (status {self.proc.returncode}); its log ends:\n{tail}"
-                if not got
-                else f"protocol broken: got {got!r}"
             )
+        if got != expected:
+            raise KernelFailure(f"protocol broken: got {got!r}")
 
     def call(
         self, mapping: Mapping, case: dict[str, int], inputs: dict[str, np.ndarray], timeout: float
