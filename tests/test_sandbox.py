@@ -131,6 +131,14 @@ def test_timeout_kills_the_whole_process_tree(pair):
     assert "sleep 30" not in out, out
 
 
+def test_programs_built_in_tmp_and_home_run(pair):
+    _, agent, _ = pair
+    build = "printf 'int main(){return 7;}' > $D/a.c && gcc -o $D/a $D/a.c && $D/a"
+    for d in ("/tmp", "$HOME", "/workspace"):
+        code, _, err = sh(agent, build.replace("$D", d))
+        assert code == 7, (d, err)
+
+
 def test_exec_input_and_files_round_trip(pair):
     _, agent, _ = pair
     code, out, _, _ = agent.exec_bytes(["python3", "-"], input=b"print(6 * 7)")

@@ -75,9 +75,10 @@ def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str
         memswap_limit=cfg.memory,
         pids_limit=cfg.pids,
         read_only=True,
+        # exec: Docker mounts tmpfs noexec by default, which breaks `gcc -o /tmp/a && /tmp/a`
         tmpfs={
-            "/tmp": f"size={_size_opt(cfg.disk)},mode=1777",
-            f"/home/{AGENT_USER}": "size=64m,uid=1000,gid=1000,mode=0755",
+            "/tmp": f"size={_size_opt(cfg.disk)},mode=1777,exec",
+            f"/home/{AGENT_USER}": "size=64m,uid=1000,gid=1000,mode=0755,exec",
         },
         volumes=volumes,
         environment={execd.SOURCE_VAR: execd.source()},  # HOME comes from passwd, per user
