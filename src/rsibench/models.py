@@ -15,16 +15,14 @@ from typing import Any
 
 import yaml
 
+from rsibench.errors import ProblemsError
+
 FIELDS = ("name", "organisation", "release_date")
 DATE_FIX = "write it as YYYY-MM-DD, or null when the model has no public release date"
 
 
-class ModelsFileError(ValueError):
+class ModelsFileError(ProblemsError):
     """One or more problems in a models file; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)

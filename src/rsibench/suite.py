@@ -22,17 +22,15 @@ from typing import Any
 import jsonschema
 import yaml
 
+from rsibench.errors import ProblemsError
+
 CATEGORIES = ("debugging", "kernel-optimisation", "toy-model", "research-judgement")
 FAMILY_FILES = ("task.yaml", "instructions.md", "README.md")
 FAMILY_DIRS = ("workspace", "checks", "solution")
 
 
-class SuiteError(ValueError):
+class SuiteError(ProblemsError):
     """One or more problems in the suite; ``problems`` holds one line each."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
