@@ -115,23 +115,32 @@ def images_list() -> None:
     console.print(table)
 
 
-def _summary_table(title: str, records: list[dict]) -> Table:
+def _print_summary(title: str, records: list[dict]) -> None:
+    """Per attempt: success, normalised score and time, tokens and cost when a model ran; then
+    why any attempt was cut short or not scored."""
+    records = sorted(records, key=lambda r: (r["task_id"], r["epoch"]))
+    used_model = any(r["total_tokens"] for r in records)
     table = Table(title=title)
-    for col in ("task", "success", "normalised", "time s", "tokens", "cost $", "note"):
-        table.add_column(col, justify="left" if col in ("task", "note") else "right")
-    for r in sorted(records, key=lambda r: (r["task_id"], r["epoch"])):
-        norm = r["score_normalised"]
-        cost = r["cost_usd"]
+    table.add_column("task", no_wrap=True)
+    for col in ("success", "score", "time", *(("tokens", "cost") if used_model else ())):
+        table.add_column(col, justify="right", no_wrap=True)
+    notes = []
+    for r in records:
+        task = r["task_id"] + (f" #{r['epoch']}" if r["epoch"] > 1 else "")
+        norm, cost = r["score_normalised"], r["cost_usd"]
+        usage = (f"{r['total_tokens']:,}", "" if cost is None else f"${cost:.2f}")
         table.add_row(
-            r["task_id"] + (f" #{r['epoch']}" if r["epoch"] > 1 else ""),
+            task,
             "[green]yes[/green]" if r["success"] else "[red]no[/red]",
             "" if norm is None else f"{norm:.3f}",
-            "" if r["total_time_s"] is None else f"{r['total_time_s']:.0f}",
-            f"{r['total_tokens']:,}",
-            "" if cost is None else f"{cost:.2f}",
-            (r["error"] or ", ".join(r["limits_hit"]))[:60],
+            "" if r["total_time_s"] is None else f"{r['total_time_s']:.0f} s",
+            *(usage if used_model else ()),
         )
-    return table
+        if note := r["error"] or ", ".join(f"{lim} limit reached" for lim in r["limits_hit"]):
+            notes.append(f"  {task}: {note}")
+    console.print(table)
+    for line in notes:
+        console.print(line, highlight=False, markup=False)
 
 
 def _run(
@@ -162,7 +171,7 @@ def _run(
         err_console.print(f"[yellow]{e}[/yellow]", highlight=False)
         sys.exit(130)
     for o in outcomes:
-        console.print(_summary_table(f"{o.run.name}: {len(o.records)} attempt(s)", o.records))
+        _print_summary(f"{o.run.name}: {len(o.records)} attempt(s)", o.records)
         console.print(f"records: {o.records_file}", highlight=False)
     return outcomes
 
