@@ -5,5 +5,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$RSIBENCH_HOME"
 "$RSIBENCH_VENV/bin/ruff" check src tests scorers benchmarks
+"$RSIBENCH_VENV/bin/ruff" format --check src tests scorers benchmarks
 "$RSIBENCH_VENV/bin/rsibench" images build
 exec "$RSIBENCH_VENV/bin/pytest" "$@"

@@ -103,7 +103,7 @@ def images_list() -> None:
 
     table = Table(title="sandbox images")
     for col in ("name", "tag", "built", "image id", "size"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("name", "tag"))
     for info in img.list_images(find_root()):
         table.add_row(
             info.name,
