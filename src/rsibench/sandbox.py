@@ -57,10 +57,6 @@ class SandboxConfig(BaseModel, frozen=True):
     workspace: str  # host folder copied into the agent's /workspace
 
 
-def _size_opt(size: str) -> str:
-    return size.lower()
-
-
 def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str, str]]) -> dict:
     kwargs: dict[str, Any] = dict(
         image=cfg.image,
@@ -77,7 +73,7 @@ def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str
         read_only=True,
         # exec: Docker mounts tmpfs noexec by default, which breaks `gcc -o /tmp/a && /tmp/a`
         tmpfs={
-            "/tmp": f"size={_size_opt(cfg.disk)},mode=1777,exec",
+            "/tmp": f"size={cfg.disk},mode=1777,exec",
             f"/home/{AGENT_USER}": "size=64m,uid=1000,gid=1000,mode=0755,exec",
         },
         volumes=volumes,
