@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from inspect_ai._util.error import PrerequisiteError
 from rich.console import Console
 from rich.table import Table
 
@@ -35,6 +36,9 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 err_console.print(f"  - {p}", markup=False, highlight=False)
             sys.exit(2)
         except (DockerUnavailable, ImageError, RecordError) as e:
+            err_console.print(f"[red]error:[/red] {e}", highlight=False)
+            sys.exit(2)
+        except PrerequisiteError as e:  # inspect: a model provider's package or key is missing
             err_console.print(f"[red]error:[/red] {e}", highlight=False)
             sys.exit(2)
 
