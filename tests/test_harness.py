@@ -194,3 +194,23 @@ def test_plain_inspect_runs_the_registered_task_and_harvest_records_it(
     assert result.exit_code == 0, result.output
     [rec] = load_records(tmp_path / "runs" / "oracle.jsonl")
     assert rec["task_id"] == "fix-answer/easy" and rec["success"] is True
+
+
+def test_a_model_without_its_client_or_key_is_a_clear_error(monkeypatch, tmp_path, image_tag):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = cli(
+        monkeypatch,
+        MINI,
+        "run",
+        "--model",
+        "openai/gpt-4o",
+        "--tasks",
+        "*/easy",
+        "--log-dir",
+        str(tmp_path / "logs"),
+        "--records-dir",
+        str(tmp_path / "runs"),
+    )
+    assert result.exit_code == 2
+    assert "error:" in result.output and "Traceback" not in result.output
+    assert "pip install openai" in result.output or "OPENAI_API_KEY" in result.output
