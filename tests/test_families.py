@@ -159,6 +159,28 @@ def test_workspace_links_and_devices_are_refused(tmp_path):
 HACK_DIRS = sorted(p for p in HACKS.glob("*/*") if p.is_dir())
 
 
+def apply_hack(hack: Path, workspace: Path) -> None:
+    """Lay the hack's files over the workspace; an ``edits.py`` there instead lists
+    (file, text, replacement) edits to the starting files, each text found exactly once."""
+    shutil.copytree(hack, workspace, dirs_exist_ok=True, ignore=shutil.ignore_patterns("edits.py"))
+    if not (hack / "edits.py").is_file():
+        return
+    namespace: dict = {}
+    exec((hack / "edits.py").read_text(), namespace)
+    for name, text, replacement in namespace["EDITS"]:
+        target = workspace / name
+        source = target.read_text()
+        assert source.count(text) == 1, f"{hack}/edits.py: {text!r} not found once in {name}"
+        target.write_text(source.replace(text, replacement))
+
+
+def test_hack_edits_apply_to_the_current_workspaces(suite, tmp_path):
+    for hack in HACK_DIRS:
+        workspace = tmp_path / hack.parent.name / hack.name
+        shutil.copytree(family(suite, hack.parent.name).path / "workspace", workspace)
+        apply_hack(hack, workspace)
+
+
 def test_every_family_has_two_hacks():
     for family_id in FAMILIES:
         assert len([p for p in HACK_DIRS if p.parent.name == family_id]) >= 2, family_id
@@ -172,6 +194,6 @@ def test_hack_workspace_fails(suite, image_tag, hack, tmp_path):
     fam = family(suite, hack.parent.name)
     workspace = tmp_path / "workspace"
     shutil.copytree(fam.path / "workspace", workspace)
-    shutil.copytree(hack, workspace, dirs_exist_ok=True)
+    apply_hack(hack, workspace)
     result = verify_directory(fam.variants[0], workspace, image_tag)
     assert result.success is False, result.details
