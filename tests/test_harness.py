@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
-from rsibench import harvest, images
+from rsibench import harvest
 from rsibench.cli import main
-from rsibench.harness import AgentRun, build_task
+from rsibench.harness import AgentRun, build_task, ready_images
 from rsibench.records import load_records
 from rsibench.sandbox import SESSION, SESSION_LABEL
-from rsibench.suite import Family, load_suite
+from rsibench.suite import Family, Variant, load_suite
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
 
@@ -28,18 +29,16 @@ def cli(monkeypatch, root: Path, *args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+def run_cli(monkeypatch, root: Path, tmp_path: Path, *args: str):
+    """A run-like command with its logs and records kept under tmp_path."""
+    scratch = ("--log-dir", str(tmp_path / "logs"), "--records-dir", str(tmp_path / "runs"))
+    return cli(monkeypatch, root, *args, *scratch)
+
+
 def test_validate_passes_on_the_fixture_suite_and_records_every_attempt(
     monkeypatch, tmp_path, image_tag, docker_client
 ):
-    result = cli(
-        monkeypatch,
-        MINI,
-        "validate",
-        "--records-dir",
-        str(tmp_path / "runs"),
-        "--log-dir",
-        str(tmp_path / "logs"),
-    )
+    result = run_cli(monkeypatch, MINI, tmp_path, "validate")
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == "4 passed, 0 failed"
     oracle = load_records(tmp_path / "runs" / "oracle.jsonl")
@@ -54,15 +53,7 @@ def test_validate_passes_on_the_fixture_suite_and_records_every_attempt(
     assert docker_client.volumes.list(filters=mine) == []
 
     # running the same command again resumes the finished set: nothing new is recorded
-    again = cli(
-        monkeypatch,
-        MINI,
-        "validate",
-        "--records-dir",
-        str(tmp_path / "runs"),
-        "--log-dir",
-        str(tmp_path / "logs"),
-    )
+    again = run_cli(monkeypatch, MINI, tmp_path, "validate")
     assert again.exit_code == 0
     assert len(load_records(tmp_path / "runs" / "oracle.jsonl")) == 2
 
@@ -72,16 +63,7 @@ def test_validate_fails_loudly_when_the_oracle_is_wrong(
 ):
     root = mini_copy
     (root / "tasks/debugging/fix-answer/solution/answer.py").write_text("print(43)\n")
-    result = cli(
-        monkeypatch,
-        root,
-        "validate",
-        "fix-answer/easy",
-        "--records-dir",
-        str(tmp_path / "runs"),
-        "--log-dir",
-        str(tmp_path / "logs"),
-    )
+    result = run_cli(monkeypatch, root, tmp_path, "validate", "fix-answer/easy")
     assert result.exit_code == 1
     assert "FAIL fix-answer/easy: oracle succeeds" in result.output
     assert result.output.strip().splitlines()[-1] == "1 passed, 1 failed"
@@ -94,16 +76,7 @@ def test_a_scorer_that_prints_garbage_is_a_failure_with_the_reason(
     (root / "scorers/output_match.py").write_text(
         "import sys\nprint('{\"success\": true}')\nsys.exit(3)\n"
     )
-    result = cli(
-        monkeypatch,
-        root,
-        "validate",
-        "fix-answer/easy",
-        "--records-dir",
-        str(tmp_path / "runs"),
-        "--log-dir",
-        str(tmp_path / "logs"),
-    )
+    result = run_cli(monkeypatch, root, tmp_path, "validate", "fix-answer/easy")
     assert result.exit_code == 1
     [rec] = load_records(tmp_path / "runs" / "oracle.jsonl")
     assert rec["success"] is False
@@ -133,18 +106,19 @@ def mock_model(command: str):
     return get_model("mockllm/model", custom_outputs=outputs)
 
 
-def starter_variant():
-    """The first debugging variant of the real suite: the model path must solve a real task."""
+MOCK_RUN = AgentRun("react", "mockllm/model")
+
+
+def starter_task() -> tuple[Variant, Task]:
+    """The first debugging variant of the real suite (the model path must solve a real task)
+    and its inspect Task for the model agent."""
     suite = load_suite(MINI.parents[2])
-    return suite, next(v for v in suite.variants if v.family.category == "debugging")
+    variant = next(v for v in suite.variants if v.family.category == "debugging")
+    return variant, build_task(suite, [variant], MOCK_RUN, ready_images(suite, [variant]))
 
 
 def test_model_agent_solves_a_starter_task_through_real_tool_calls(tmp_path, image_tag):
-    suite, variant = starter_variant()
-    tags = images.ensure(suite.root, [variant.family.image])
-    digests = {t: images.image_id(t) for t in tags.values()}
-    run = AgentRun("react", "mockllm/model")
-    task = build_task(suite, [variant], run, tags, digests)
+    variant, task = starter_task()
     [log] = inspect_eval(
         task,
         model=mock_model(scripted_solution(variant.family)),
@@ -152,7 +126,7 @@ def test_model_agent_solves_a_starter_task_through_real_tool_calls(tmp_path, ima
         display="none",
     )
     assert log.status == "success", log.error
-    [rec] = harvest.records_from_log(log, run)
+    [rec] = harvest.records_from_log(log, MOCK_RUN)
     assert rec["success"] is True, rec
     assert rec["agent"] == "react" and rec["model"] == "mockllm/model"
     assert rec["total_tokens"] == 300 and rec["input_tokens"] == 240
@@ -161,12 +135,9 @@ def test_model_agent_solves_a_starter_task_through_real_tool_calls(tmp_path, ima
 
 
 def test_model_agent_that_does_nothing_fails(tmp_path, image_tag):
-    suite, variant = starter_variant()
-    tags = images.ensure(suite.root, [variant.family.image])
-    run = AgentRun("react", "mockllm/model")
-    task = build_task(suite, [variant], run, tags, {t: None for t in tags.values()})
+    _, task = starter_task()
     [log] = inspect_eval(task, model=mock_model("ls -la"), log_dir=str(tmp_path), display="none")
-    [rec] = harvest.records_from_log(log, run)
+    [rec] = harvest.records_from_log(log, MOCK_RUN)
     assert rec["success"] is False and rec["error"] is None
     assert json.dumps(rec)  # a plain-data record
 
@@ -198,18 +169,8 @@ def test_plain_inspect_runs_the_registered_task_and_harvest_records_it(
 
 def test_a_model_without_its_client_or_key_is_a_clear_error(monkeypatch, tmp_path, image_tag):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    result = cli(
-        monkeypatch,
-        MINI,
-        "run",
-        "--model",
-        "openai/gpt-4o",
-        "--tasks",
-        "*/easy",
-        "--log-dir",
-        str(tmp_path / "logs"),
-        "--records-dir",
-        str(tmp_path / "runs"),
+    result = run_cli(
+        monkeypatch, MINI, tmp_path, "run", "--model", "openai/gpt-4o", "--tasks", "*/easy"
     )
     assert result.exit_code == 2
     assert "error:" in result.output and "Traceback" not in result.output

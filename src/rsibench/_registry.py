@@ -20,12 +20,9 @@ def rsibench(tasks: str = "", agent: str = "react") -> Task:
         tasks: Comma-separated globs over task ids, families or categories (default: all).
         agent: react (the model agent), oracle or noop.
     """
-    from rsibench import images
-    from rsibench.harness import AgentRun, build_task
+    from rsibench.harness import AgentRun, build_task, ready_images
     from rsibench.suite import load_suite
 
     suite = load_suite()
     variants = suite.select([p.strip() for p in tasks.split(",")])
-    tags = images.ensure(suite.root, {v.family.image for v in variants})
-    digests = {tag: images.image_id(tag) for tag in tags.values()}
-    return build_task(suite, variants, AgentRun(agent), tags, digests)
+    return build_task(suite, variants, AgentRun(agent), ready_images(suite, variants))

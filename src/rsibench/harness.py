@@ -48,16 +48,24 @@ def runs_for(model: str | None) -> list[AgentRun]:
     return [AgentRun("react", model)] if model else [AgentRun(a) for a in BUILTIN_AGENTS]
 
 
+def ready_images(
+    suite: Suite, variants: Sequence[Variant], log: Callable[[str], None] = print
+) -> dict[str, tuple[str, str | None]]:
+    """Image name -> (tag, digest) for what the variants need, building what is missing."""
+    tags = images.ensure(suite.root, {v.family.image for v in variants}, log)
+    return {name: (tag, images.image_id(tag)) for name, tag in tags.items()}
+
+
 def build_task(
     suite: Suite,
     variants: Sequence[Variant],
     run: AgentRun,
-    tags: dict[str, str],
-    digests: dict[str, str | None],
+    built: dict[str, tuple[str, str | None]],
 ) -> Task:
+    """The inspect Task for ``run`` over ``variants``; ``built`` comes from ready_images."""
     samples = []
     for v in variants:
-        image = v.family.image
+        tag, digest = built[v.family.image]
         samples.append(
             Sample(
                 id=v.task_id,
@@ -66,10 +74,10 @@ def build_task(
                 metadata={
                     **v.record_fields(),
                     "suite_version": suite.version,
-                    "image": tags[image],
-                    "image_digest": digests[tags[image]],
+                    "image": tag,
+                    "image_digest": digest,
                 },
-                sandbox=SandboxEnvironmentSpec("rsibench", sandbox_config(v, tags[image])),
+                sandbox=SandboxEnvironmentSpec("rsibench", sandbox_config(v, tag)),
             )
         )
     return Task(
@@ -113,13 +121,11 @@ def run_suite(
     log: Callable[[str], None] = print,
 ) -> list[RunOutcome]:
     """Build the images the variants need, run every attempter, append their run records."""
-    names = {v.family.image for v in variants}
-    tags = images.ensure(suite.root, names, log)
-    digests = {tag: images.image_id(tag) for tag in tags.values()}
+    built = ready_images(suite, variants, log)
     records_dir = records_dir or suite.root / "results" / "runs"
     outcomes = []
     for run in runs:
-        task = build_task(suite, variants, run, tags, digests)
+        task = build_task(suite, variants, run, built)
         run_dir = (log_dir / run.slug) if log_dir else default_log_dir(suite, run, variants, epochs)
         log(
             f"running {len(variants)} variant(s) x {epochs} epoch(s) with {run.name}; "

@@ -389,11 +389,11 @@ class RsibenchSandbox(SandboxEnvironment):
     def _resolve(self, file: str) -> str:
         return str(PurePosixPath(WORKSPACE) / file)
 
-    async def write_file(self, file: str, contents: str | bytes) -> None:
-        path = self._resolve(file)
-        data = contents.encode() if isinstance(contents, str) else contents
-        script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
-        code, _, err, _ = await anyio.to_thread.run_sync(
+    async def _file_script(
+        self, script: str, path: str, data: bytes | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """Run a /bin/sh ``script`` on ``path`` ($1) as the default user, with a fixed PATH."""
+        code, out, err, _ = await anyio.to_thread.run_sync(
             self.exec_bytes,
             ["/bin/sh", "-c", script, "sh", path],
             data,
@@ -402,6 +402,13 @@ class RsibenchSandbox(SandboxEnvironment):
             None,
             None,
         )
+        return code, out, err
+
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        path = self._resolve(file)
+        data = contents.encode() if isinstance(contents, str) else contents
+        script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
+        code, _, err = await self._file_script(script, path, data)
         if code != 0:
             _raise_file_error(path, err.decode(errors="replace"))
 
@@ -418,15 +425,7 @@ class RsibenchSandbox(SandboxEnvironment):
             f'[ "$(stat -c %s -- "$1" 2>/dev/null || echo 0)" -le {MAX_READ} ] '
             '|| { echo "File too large" >&2; exit 3; }; cat -- "$1"'
         )
-        code, out, err, _ = await anyio.to_thread.run_sync(
-            self.exec_bytes,
-            ["/bin/sh", "-c", script, "sh", path],
-            None,
-            None,
-            {"PATH": SAFE_PATH},
-            None,
-            None,
-        )
+        code, out, err = await self._file_script(script, path)
         if code == 3:
             raise OutputLimitExceededError(limit_str="100 MiB", truncated_output=None)
         if code != 0:
