@@ -1,5 +1,5 @@
 """The starter task families: fast static checks, the scorer library's fail-closed behaviour, and
-(Docker) every hack workspace in tests/hacks/<family>/<hack>/ scoring as a failure.
+(Docker) every hack workspace in tasks/<category>/<family>/hacks/<hack>/ scoring as a failure.
 
 Oracle-passes and noop-fails on every variant are the harness tests' job; the measured scores
 are in each family's README.
@@ -20,7 +20,6 @@ from rsibench.scoring import verify_directory
 from rsibench.suite import Family, Suite
 
 REPO = Path(__file__).resolve().parents[1]
-HACKS = REPO / "tests" / "hacks"
 FAMILIES = ("grad-accum", "causal-attention-c", "charlm-budget")
 # text files where a comment can carry the canary (data and JSON cannot)
 COMMENTED = (".py", ".c", ".sh", ".md")
@@ -156,7 +155,7 @@ def test_workspace_links_and_devices_are_refused(tmp_path):
 
 # ---- hacks (Docker) ---------------------------------------------------------------------------
 
-HACK_DIRS = sorted(p for p in HACKS.glob("*/*") if p.is_dir())
+HACK_DIRS = sorted(p for p in (REPO / "tasks").glob("*/*/hacks/*") if p.is_dir())
 
 
 def apply_hack(hack: Path, workspace: Path) -> None:
@@ -176,22 +175,22 @@ def apply_hack(hack: Path, workspace: Path) -> None:
 
 def test_hack_edits_apply_to_the_current_workspaces(suite, tmp_path):
     for hack in HACK_DIRS:
-        workspace = tmp_path / hack.parent.name / hack.name
-        shutil.copytree(family(suite, hack.parent.name).path / "workspace", workspace)
+        workspace = tmp_path / hack.parent.parent.name / hack.name
+        shutil.copytree(hack.parent.parent / "workspace", workspace)
         apply_hack(hack, workspace)
 
 
 def test_every_family_has_two_hacks():
     for family_id in FAMILIES:
-        assert len([p for p in HACK_DIRS if p.parent.name == family_id]) >= 2, family_id
+        assert len([p for p in HACK_DIRS if p.parent.parent.name == family_id]) >= 2, family_id
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("hack", HACK_DIRS, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("hack", HACK_DIRS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_hack_workspace_fails(suite, image_tag, hack, tmp_path):
     """The family's workspace with the hack's files laid over it fails its easiest variant
     (and so every variant: see test_variants_are_ordered_easiest_first)."""
-    fam = family(suite, hack.parent.name)
+    fam = family(suite, hack.parent.parent.name)
     workspace = tmp_path / "workspace"
     shutil.copytree(fam.path / "workspace", workspace)
     apply_hack(hack, workspace)
