@@ -19,8 +19,7 @@ from pathlib import Path
 import anyio
 
 from rsibench import images
-from rsibench.sandbox import RsibenchSandbox
-from rsibench.scoring import sandbox_config
+from rsibench.sandbox import RsibenchSandbox, SandboxConfig
 from rsibench.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +32,10 @@ def ms(seconds: list[float]) -> str:
 
 
 async def measure(execs: int, samples: int) -> None:
-    variant = load_suite(FIXTURE).variants[0]
-    cfg = sandbox_config(variant, images.build(ROOT, variant.family.image))
+    suite = load_suite(FIXTURE)
+    variant = suite.variants[0]
+    tag = images.build(ROOT, variant.family.image)
+    cfg = SandboxConfig.for_sample(suite.sample_spec(variant, tag, None))
 
     lifecycle, setup = [], []
     for _ in range(samples):

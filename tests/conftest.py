@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rsibench import engine, images
+from rsibench.spec import SampleSpec
 from rsibench.suite import Suite, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,6 +31,12 @@ def image_tag(docker_client) -> str:
 def mini_suite() -> Suite:
     """A one-family fixture suite whose scoring takes a second (tests/fixtures/mini)."""
     return load_suite(MINI)
+
+
+@pytest.fixture(scope="session")
+def mini_task(mini_suite, image_tag) -> SampleSpec:
+    """What the fixture suite's first variant's Sample carries, on the real image."""
+    return mini_suite.sample_spec(mini_suite.variants[0], image_tag, None)
 
 
 @pytest.fixture(scope="session")

@@ -15,30 +15,29 @@ import pytest
 from inspect_ai.util import SandboxUnavailableError
 
 from rsibench import execd
-from rsibench.sandbox import LABEL, MAX_OUTPUT, RsibenchSandbox
-from rsibench.scoring import sandbox_config
+from rsibench.sandbox import LABEL, MAX_OUTPUT, RsibenchSandbox, SandboxConfig
 
 pytestmark = pytest.mark.docker
 
 
-def _make_pair(mini_suite, image_tag):
-    cfg = sandbox_config(mini_suite.variants[0], image_tag)
+def _make_pair(mini_task):
+    cfg = SandboxConfig.for_sample(mini_task)
     envs = anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})
     return cfg, envs
 
 
 @pytest.fixture(scope="module")
-def shared(mini_suite, image_tag, docker_client):
+def shared(mini_task, docker_client):
     """One pair for the tests that leave the containers usable."""
-    cfg, envs = _make_pair(mini_suite, image_tag)
+    cfg, envs = _make_pair(mini_task)
     yield envs["default"].as_type(RsibenchSandbox), envs["verifier"].as_type(RsibenchSandbox)
     anyio.run(RsibenchSandbox.sample_cleanup, "test", cfg, envs, False)
 
 
 @pytest.fixture
-def fresh(mini_suite, image_tag, docker_client):
+def fresh(mini_task, docker_client):
     """A pair of its own, for tests that break it."""
-    cfg, envs = _make_pair(mini_suite, image_tag)
+    cfg, envs = _make_pair(mini_task)
     yield envs["default"].as_type(RsibenchSandbox), envs["verifier"].as_type(RsibenchSandbox)
     anyio.run(RsibenchSandbox.sample_cleanup, "test", cfg, envs, False)
 

@@ -1,12 +1,16 @@
-"""The starter task families: fast static checks, the scorer library's fail-closed behaviour, and
-(Docker) every hack workspace in tasks/<category>/<family>/hacks/<hack>/ scoring as a failure.
+"""The rules every family keeps, checked for every family found under tasks/ (nothing lists
+them): the static rules of :mod:`rsibench.rules`, every variant's instructions filled in, the
+scorer library's fail-closed behaviour, and (Docker) every hack workspace in
+tasks/<category>/<family>/hacks/<hack>/ scoring as a failure and nothing hidden in the agent
+container. Family-specific checks live in each family's own tests/ folder.
 
-Oracle-passes and noop-fails on every variant are the harness tests' job; the measured scores
-are in each family's README.
+Oracle-succeeds and noop-fails on every variant, and scoring within budget, are checked by
+test_reference_agents over the whole suite.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -14,96 +18,40 @@ import shutil
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
+from rsibench.rules import family_problems, hack_dirs
+from rsibench.sandbox import RsibenchSandbox, SandboxConfig
 from rsibench.scoring import verify_directory
-from rsibench.suite import Family, Suite
+from rsibench.suite import Family, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
-FAMILIES = ("grad-accum", "causal-attention-c", "charlm-budget")
-# text files where a comment can carry the canary (data and JSON cannot)
-COMMENTED = (".py", ".c", ".sh", ".md")
+FAMILIES = load_suite(REPO).families
 
 sys.path.insert(0, str(REPO / "scorers"))
 from rsiscore import candidate, verdict  # noqa: E402
 
 
-def family(suite: Suite, family_id: str) -> Family:
-    return next(f for f in suite.families if f.id == family_id)
+@pytest.fixture(params=FAMILIES, ids=lambda f: f.id)
+def fam(request) -> Family:
+    return request.param
 
 
-@pytest.fixture(params=FAMILIES)
-def fam(request, suite) -> Family:
-    return family(suite, request.param)
+def test_family_keeps_the_static_rules(fam):
+    assert family_problems(fam) == []
 
 
-def test_families_load_with_graded_variants(fam):
+def test_family_has_graded_variants(fam):
     minutes = [v.human_minutes for v in fam.variants]
     assert len(minutes) >= 2 and len(set(minutes)) == len(minutes)
-    assert all(v.human_minutes_source == "estimate" for v in fam.variants)
-    assert fam.category in fam.path.parent.name
 
 
-def test_variants_are_ordered_easiest_first(fam):
-    """The hack tests score against variants[0]; that is only enough if every later variant
-    asks for at least as much: a higher threshold and (grad-accum) a superset of scenarios."""
-    thresholds = [v.threshold for v in fam.variants]
-    assert thresholds == sorted(thresholds)
-    scenario_sets = [set(v.params.get("scenarios", [])) for v in fam.variants]
-    assert all(a <= b for a, b in zip(scenario_sets, scenario_sets[1:], strict=False))
-    assert [v.human_minutes for v in fam.variants] == sorted(v.human_minutes for v in fam.variants)
-
-
-def test_canary_in_instructions_readme_checks_and_solution(fam):
+def test_every_variant_fills_its_instructions(fam):
     for variant in fam.variants:
         text = variant.instructions()
         assert fam.canary in text
         assert "{" not in text.replace("{{", "")  # every placeholder filled
-    assert fam.canary in (fam.path / "README.md").read_text()
-    for folder in ("checks", "solution"):
-        for path in (fam.path / folder).rglob("*"):
-            if path.suffix in COMMENTED:
-                assert fam.canary in path.read_text(), path
-
-
-def test_solve_sh_is_executable_bash(fam):
-    solve = fam.path / "solution" / "solve.sh"
-    assert os.access(solve, os.X_OK)
-    assert solve.read_text().startswith("#!/usr/bin/env bash")
-
-
-@pytest.mark.parametrize(
-    ("family_id", "hidden", "visible"),
-    [
-        ("causal-attention-c", "checks/start.c", "workspace/kernel.c"),
-        ("causal-attention-c", "checks/reference.c", "solution/kernel.c"),
-        ("grad-accum", "checks/model.py", "workspace/model.py"),
-        ("charlm-budget", "checks/train.py", "workspace/train.py"),
-        ("charlm-budget", "checks/train.txt", "workspace/train.txt"),
-    ],
-)
-def test_hidden_copies_match(suite, family_id, hidden, visible):
-    """The scorers time, train or evaluate with checks/' copies; they must be the files the
-    agent sees (or the oracle installs)."""
-    root = family(suite, family_id).path
-    assert (root / hidden).read_bytes() == (root / visible).read_bytes()
-
-
-def test_kernel_targets_in_instructions_match_thresholds(suite):
-    for v in family(suite, "causal-attention-c").variants:
-        assert float(v.params["score_target"]) == v.threshold
-
-
-def test_toy_model_thresholds_are_the_target_losses(suite):
-    fam = family(suite, "charlm-budget")
-    start, ref = fam.scorer_params["start_loss"], fam.scorer_params["reference_loss"]
-    for v in fam.variants:
-        assert v.threshold == pytest.approx(
-            (start - float(v.params["target_loss"])) / (start - ref), abs=1e-4
-        )
-    # the configs the oracle and the starting workspace hold use every key exactly once
-    for config in ("workspace/config.json", "solution/config.json"):
-        assert len(json.loads((fam.path / config).read_text())) == 15
 
 
 # ---- the scorer library fails closed --------------------------------------------------------
@@ -153,9 +101,9 @@ def test_workspace_links_and_devices_are_refused(tmp_path):
     assert candidate.snapshot(ws, snap, (".py", ".json")) == ["ok.py"]
 
 
-# ---- hacks (Docker) ---------------------------------------------------------------------------
+# ---- hacks and hidden files (Docker) -------------------------------------------------------
 
-HACK_DIRS = sorted(p for p in (REPO / "tasks").glob("*/*/hacks/*") if p.is_dir())
+HACKS = [(f, h) for f in FAMILIES for h in hack_dirs(f)]
 
 
 def apply_hack(hack: Path, workspace: Path) -> None:
@@ -173,26 +121,65 @@ def apply_hack(hack: Path, workspace: Path) -> None:
         target.write_text(source.replace(text, replacement))
 
 
-def test_hack_edits_apply_to_the_current_workspaces(suite, tmp_path):
-    for hack in HACK_DIRS:
-        workspace = tmp_path / hack.parent.parent.name / hack.name
-        shutil.copytree(hack.parent.parent / "workspace", workspace)
+def test_hack_edits_apply_to_the_current_workspaces(tmp_path):
+    for fam, hack in HACKS:
+        workspace = tmp_path / fam.id / hack.name
+        shutil.copytree(fam.path / "workspace", workspace)
         apply_hack(hack, workspace)
 
 
-def test_every_family_has_two_hacks():
-    for family_id in FAMILIES:
-        assert len([p for p in HACK_DIRS if p.parent.parent.name == family_id]) >= 2, family_id
-
-
 @pytest.mark.docker
-@pytest.mark.parametrize("hack", HACK_DIRS, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
-def test_hack_workspace_fails(suite, image_tag, hack, tmp_path):
+@pytest.mark.parametrize(("fam", "hack"), HACKS, ids=[f"{f.id}/{h.name}" for f, h in HACKS])
+def test_hack_workspace_fails(suite, image_tag, fam, hack, tmp_path):
     """The family's workspace with the hack's files laid over it fails its easiest variant
-    (and so every variant: see test_variants_are_ordered_easiest_first)."""
-    fam = family(suite, hack.parent.parent.name)
+    (and so every variant: the rules keep variants ordered easiest first)."""
     workspace = tmp_path / "workspace"
     shutil.copytree(fam.path / "workspace", workspace)
     apply_hack(hack, workspace)
-    result = verify_directory(fam.variants[0], workspace, image_tag)
+    result = verify_directory(suite.sample_spec(fam.variants[0], image_tag, None), workspace)
     assert result.success is False, result.details
+
+
+def _digests(box: RsibenchSandbox) -> set[str]:
+    """sha256 of every regular file under 2 MB on the container's own filesystems."""
+    script = (
+        "find / -xdev -type f -size -2M -readable -print0 2>/dev/null "
+        "| xargs -0 -r sha256sum 2>/dev/null | cut -d' ' -f1; "
+        "find /workspace /tmp /home -type f -print0 2>/dev/null "
+        "| xargs -0 -r sha256sum 2>/dev/null | cut -d' ' -f1"
+    )
+    code, out, _, _ = box.exec_bytes(["sh", "-c", script], user="root", timeout=300)
+    return set(out.decode().split())
+
+
+@pytest.mark.docker
+def test_nothing_hidden_reaches_the_agent_container(suite, image_tag):
+    """No file of a family's checks/ or solution/ (unless the workspace holds the same bytes,
+    as a starting file the scorer keeps a trusted copy of) exists anywhere in its agent
+    container, before or after the agent's turn."""
+    for fam in FAMILIES:
+        visible = {
+            hashlib.sha256(p.read_bytes()).hexdigest() for p in _files(fam.path / "workspace")
+        }
+        hidden = {
+            hashlib.sha256(p.read_bytes()).hexdigest(): p
+            for folder in ("checks", "solution")
+            for p in _files(fam.path / folder)
+        }
+        secret = {d: p for d, p in hidden.items() if d not in visible}
+        cfg = SandboxConfig.for_sample(suite.sample_spec(fam.variants[-1], image_tag, None))
+        envs = anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})
+        try:
+            agent = envs["default"].as_type(RsibenchSandbox)
+            leaked = _digests(agent) & set(secret)
+        finally:
+            anyio.run(RsibenchSandbox.sample_cleanup, "test", cfg, envs, False)
+        assert not leaked, [str(secret[d]) for d in leaked]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]

@@ -13,8 +13,9 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 
 from rsibench import harvest
+from rsibench.agents import AgentRun
 from rsibench.cli import main
-from rsibench.harness import AgentRun, build_task, ready_images
+from rsibench.harness import build_task, ready_images
 from rsibench.records import load_records
 from rsibench.sandbox import SESSION, SESSION_LABEL
 from rsibench.suite import Family, Variant, load_suite

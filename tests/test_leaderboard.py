@@ -19,7 +19,7 @@ from rsibench.horizon import HorizonResult, ModelHorizon
 from rsibench.models import ModelInfo, ModelsFileError, load_models
 from rsibench.records import append_records, read_runs
 from rsibench.simulate import simulate_records, synthetic_suite
-from rsibench.suite import CATEGORIES
+from rsibench.spec import CATEGORIES
 from rsibench.trend import fit_trend
 
 REPO = Path(__file__).resolve().parents[1]

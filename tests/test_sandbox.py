@@ -8,8 +8,8 @@ import anyio
 import pytest
 
 from rsibench import engine
-from rsibench.sandbox import LABEL, RsibenchSandbox, remove_leftovers
-from rsibench.scoring import run_verifier, sandbox_config
+from rsibench.sandbox import LABEL, RsibenchSandbox, SandboxConfig, remove_leftovers
+from rsibench.scoring import run_verifier
 
 pytestmark = pytest.mark.docker
 
@@ -21,10 +21,10 @@ def leftovers(docker_client) -> list:
 
 
 @pytest.fixture
-def pair(mini_suite, image_tag, docker_client):
+def pair(mini_task, docker_client):
     """A live (agent, verifier) pair for the fixture variant; removed afterwards."""
-    variant = mini_suite.variants[0]
-    cfg = sandbox_config(variant, image_tag)
+    variant = mini_task
+    cfg = SandboxConfig.for_sample(mini_task)
     envs = anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})
     agent = envs["default"].as_type(RsibenchSandbox)
     verifier = envs["verifier"].as_type(RsibenchSandbox)
@@ -170,16 +170,17 @@ def test_oracle_solution_is_scored_as_success(pair):
     assert result.success is True and result.score_normalised == 1.0
 
 
-def test_containers_and_volumes_removed_even_when_init_fails(mini_suite, docker_client):
-    cfg = sandbox_config(mini_suite.variants[0], "rsibench/python-ml:does-not-exist")
+def test_containers_and_volumes_removed_even_when_init_fails(mini_task, docker_client):
+    missing = mini_task.model_copy(update={"image": "rsibench/python-ml:does-not-exist"})
+    cfg = SandboxConfig.for_sample(missing)
     before = len(leftovers(docker_client))
     with pytest.raises(RuntimeError, match="rsibench images build"):
         anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})
     assert len(leftovers(docker_client)) == before
 
 
-def test_remove_leftovers_cleans_an_interrupted_session(mini_suite, image_tag, docker_client):
-    cfg = sandbox_config(mini_suite.variants[0], image_tag)
+def test_remove_leftovers_cleans_an_interrupted_session(mini_task, docker_client):
+    cfg = SandboxConfig.for_sample(mini_task)
     anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})  # never cleaned: as if killed
     assert leftovers(docker_client)
     remove_leftovers(None)

@@ -41,7 +41,7 @@ def test_fixture_suite_loads_with_versioned_variants(root):
     assert suite.version.startswith("0.0.1+")
     v = suite.variants[0]
     assert v.instructions().startswith("Make `python3 answer.py` in /workspace print 42.")
-    assert v.family.resources.memory == "512m" and v.family.working_minutes == 5
+    assert v.family.resources.memory == "512m" and v.family.agent.working_minutes == 5
 
 
 def test_suite_version_changes_when_a_check_changes(root):
@@ -50,17 +50,33 @@ def test_suite_version_changes_when_a_check_changes(root):
     assert load_suite(root).version != before
 
 
-def test_missing_field_names_file_and_field(root):
+def test_missing_field_names_file_field_and_fix(root):
     path = edit_spec(root, lambda d: d.pop("summary"))
     [p] = problems(root)
-    assert p.startswith(f"{path}: (top level): 'summary' is a required property")
+    assert p.startswith(f"{path}: summary: missing; this field is required. Fix: One or two")
 
 
 def test_bad_value_names_the_nested_field_and_says_what_is_allowed(root):
     path = edit_spec(root, lambda d: d["resources"].update(memory="lots"))
     [p] = problems(root)
-    assert p.startswith(f"{path}: resources.memory: 'lots' does not match")
-    assert "e.g. 2g" in p
+    assert p.startswith(f"{path}: resources.memory: String should match pattern")
+    assert "(got 'lots')" in p and "Fix: Memory cap per container with a unit, e.g. 2g" in p
+
+
+def test_wrong_type_is_not_coerced_and_says_the_fix(root):
+    path = edit_spec(root, lambda d: d["variants"][0].update(human_minutes="one"))
+    [p] = problems(root)
+    assert p.startswith(f"{path}: variants.0.human_minutes: Input should be a valid number")
+    assert "(got 'one')" in p and "Fix: Minutes a skilled ML engineer needs" in p
+    edit_spec(root, lambda d: d["variants"][0].update(human_minutes="45"))
+    assert "variants.0.human_minutes" in problems(root)[0]  # no silent "45" -> 45
+
+
+def test_unknown_field_lists_the_allowed_ones(root):
+    path = edit_spec(root, lambda d: d["agent"].update(minutes=3))
+    [p] = problems(root)
+    assert p.startswith(f"{path}: agent.minutes: unknown field; remove it or use one of:")
+    assert "working_minutes" in p
 
 
 def test_variant_problems_are_indexed(root):
@@ -70,8 +86,46 @@ def test_variant_problems_are_indexed(root):
 
     edit_spec(root, change)
     found = problems(root)
-    assert any("variants.1.human_minutes: -3 is less than or equal to" in p for p in found)
-    assert any("variants.1.human_minutes_source: 'guess' is not one of" in p for p in found)
+    assert any("variants.1.human_minutes: Input should be greater than 0" in p for p in found)
+    assert any(
+        "variants.1.human_minutes_source: Input should be 'estimate' or 'baseline'" in p
+        for p in found
+    )
+
+
+def test_missing_family_file_says_how_to_start_one(root):
+    (root / FAMILY / "instructions.md").unlink()
+    found = "\n".join(problems(root))
+    assert "instructions.md: missing; every family needs one" in found
+    assert "docs/writing-tasks.md" in found and "rsibench new" in found
+
+
+def test_shipped_schema_is_generated_from_the_model():
+    from rsibench.spec import SCHEMA_FILE, schema_text
+
+    assert SCHEMA_FILE.read_text() == schema_text(), "run `python -m rsibench.spec`"
+
+
+def test_shipped_schema_accepts_every_family_and_rejects_what_the_model_rejects(root):
+    import jsonschema
+
+    from rsibench.spec import task_schema
+
+    validator = jsonschema.Draft202012Validator(task_schema())
+    for spec in sorted((MINI.parents[2] / "tasks").glob("*/*/task.yaml")):
+        assert not list(validator.iter_errors(yaml.safe_load(spec.read_text()))), spec
+    data = yaml.safe_load((root / FAMILY / "task.yaml").read_text())
+    data["resources"]["memory"] = "lots"
+    assert list(validator.iter_errors(data))
+
+
+def test_hacks_and_family_tests_do_not_change_the_suite_version(root):
+    before = load_suite(root).version
+    (root / FAMILY / "hacks" / "new-hack").mkdir(parents=True)
+    (root / FAMILY / "hacks" / "new-hack" / "answer.py").write_text("print(42)\n")
+    (root / FAMILY / "tests").mkdir(exist_ok=True)
+    (root / FAMILY / "tests" / "test_more.py").write_text("def test_x():\n    pass\n")
+    assert load_suite(root).version == before
 
 
 def test_all_problems_reported_at_once(root):
@@ -139,7 +193,7 @@ def test_cli_list_json_and_clear_error(root, monkeypatch):
     edit_spec(root, lambda d: d.pop("canary"))
     bad = CliRunner().invoke(main, ["list"])
     assert bad.exit_code == 2
-    assert "'canary' is a required property" in bad.output
+    assert "canary: missing; this field is required" in bad.output
     assert "Traceback" not in bad.output
 
 

@@ -157,7 +157,8 @@ def _run(
     records_dir: Path | None,
 ) -> list:
     """Run and print a summary per attempter; on Ctrl-C say how to resume and exit 130."""
-    from rsibench.harness import RunInterrupted, run_suite, runs_for
+    from rsibench.agents import runs_for
+    from rsibench.harness import RunInterrupted, run_suite
 
     variants = suite.select(patterns)
     try:

@@ -1,14 +1,14 @@
 """Turn the suite into inspect Tasks and run them with eval_set (resumable), then harvest records.
 
 One Sample per variant; its sandbox is an ``rsibench`` SandboxConfig naming the content-hashed
-image; its metadata carries what the run records need (family, category, human minutes, ...).
+image; its metadata is the variant's SampleSpec, which the agents, the scorer and the run records
+read (family, category, human minutes, limits, scorer, where the hidden files are).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,33 +19,12 @@ from inspect_ai.log import EvalLog
 from inspect_ai.util import SandboxEnvironmentSpec
 
 from rsibench import harvest, images
-from rsibench.agents import BUILTIN_AGENTS, make_solver
-from rsibench.scoring import hidden_verifier, sandbox_config
+from rsibench.agents import AgentRun, make_solver
+from rsibench.sandbox import SandboxConfig
+from rsibench.scoring import hidden_verifier
 from rsibench.suite import Suite, Variant
 
 NO_MODEL = "none/none"
-
-
-@dataclass(frozen=True)
-class AgentRun:
-    """Who attempts the suite: a built-in agent, or the ReAct agent driving a model."""
-
-    agent: str
-    model: str | None = None
-
-    @property
-    def name(self) -> str:
-        """What the run records call the attempter: the model string, or the agent's name."""
-        return self.model or self.agent
-
-    @property
-    def slug(self) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
-
-
-def runs_for(model: str | None) -> list[AgentRun]:
-    """``--model M`` evaluates M; no model runs the reference agents."""
-    return [AgentRun("react", model)] if model else [AgentRun(a) for a in BUILTIN_AGENTS]
 
 
 def ready_images(
@@ -65,26 +44,21 @@ def build_task(
     """The inspect Task for ``run`` over ``variants``; ``built`` comes from ready_images."""
     samples = []
     for v in variants:
-        tag, digest = built[v.family.image]
+        spec = suite.sample_spec(v, *built[v.family.image])
         samples.append(
             Sample(
                 id=v.task_id,
                 input=v.instructions(),
                 target="",
-                metadata={
-                    **v.record_fields(),
-                    "suite_version": suite.version,
-                    "image": tag,
-                    "image_digest": digest,
-                },
-                sandbox=SandboxEnvironmentSpec("rsibench", sandbox_config(v, tag)),
+                metadata=spec.model_dump(mode="json"),
+                sandbox=SandboxEnvironmentSpec("rsibench", SandboxConfig.for_sample(spec)),
             )
         )
     return Task(
         name=f"rsibench_{run.agent}",
         dataset=MemoryDataset(samples, name="rsibench"),
-        solver=make_solver(run.agent, str(suite.root)),
-        scorer=hidden_verifier(str(suite.root)),
+        solver=make_solver(run.agent),
+        scorer=hidden_verifier(),
         metadata={"suite_version": suite.version, "agent": run.agent, "attempter": run.name},
     )
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 
-from rsibench.records import append_records
-
-if TYPE_CHECKING:
-    from rsibench.harness import AgentRun
+from rsibench.agents import AgentRun
+from rsibench.records import append_records, run_record
+from rsibench.spec import SampleSpec
 
 SCORER = "hidden_verifier"
 
@@ -30,46 +29,38 @@ def _usage(sample: EvalSample) -> tuple[int, int, int, float | None]:
 
 def record_from_sample(sample: EvalSample, log: EvalLog, run: AgentRun) -> dict[str, Any] | None:
     """One run record, or None for a sample that never finished (it is retried on resume)."""
-    md = sample.metadata
+    task = SampleSpec.model_validate(
+        {k: v for k, v in sample.metadata.items() if k in SampleSpec.model_fields}
+    )
     score = (sample.scores or {}).get(SCORER)
     if score is None and sample.error is None:
         return None
     verdict = score.metadata or {} if score else {}
     error = sample.error.message if sample.error else verdict.get("error")
     inp, out, total, cost = _usage(sample)
-    run_id = sample.uuid or f"{log.eval.eval_id}/{md['task_id']}/{sample.epoch}"
-    return {
-        "schema_version": 1,
-        "run_id": run_id,
-        "suite_version": md["suite_version"],
-        "task_id": md["task_id"],
-        "family": md["family"],
-        "variant": md["variant"],
-        "category": md["category"],
-        "human_minutes": md["human_minutes"],
-        "human_minutes_source": md["human_minutes_source"],
-        "model": run.name,
-        "agent": run.agent,
-        "epoch": sample.epoch,
-        "success": bool(verdict.get("success")) and error is None,
-        "score_raw": verdict.get("score_raw"),
-        "score_normalised": verdict.get("score_normalised"),
-        "threshold": md["threshold"],
-        "error": error,
-        "input_tokens": inp,
-        "output_tokens": out,
-        "total_tokens": total,
-        "cost_usd": cost,
-        "working_time_s": sample.working_time,
-        "total_time_s": sample.total_time,
-        "limits_hit": [sample.limit.type] if sample.limit else [],
-        "image": md["image"],
-        "image_digest": md["image_digest"],
-        "started_at": sample.started_at or log.eval.created,
-        "completed_at": sample.completed_at or log.eval.created,
-        "eval_id": log.eval.eval_id,
-        "log_file": log.location,
-    }
+    return run_record(
+        task.record_fields(),
+        run_id=sample.uuid or f"{log.eval.eval_id}/{task.task_id}/{sample.epoch}",
+        model=run.name,
+        agent=run.agent,
+        epoch=sample.epoch,
+        success=bool(verdict.get("success")) and error is None,
+        score_raw=verdict.get("score_raw"),
+        score_normalised=verdict.get("score_normalised"),
+        error=error,
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=total,
+        cost_usd=cost,
+        working_time_s=sample.working_time,
+        total_time_s=sample.total_time,
+        scoring_time_s=verdict.get("seconds"),
+        limits_hit=[sample.limit.type] if sample.limit else [],
+        started_at=sample.started_at or log.eval.created,
+        completed_at=sample.completed_at or log.eval.created,
+        eval_id=log.eval.eval_id,
+        log_file=log.location,
+    )
 
 
 def records_from_log(log: EvalLog, run: AgentRun) -> list[dict[str, Any]]:
@@ -84,8 +75,6 @@ def records_from_log(log: EvalLog, run: AgentRun) -> list[dict[str, Any]]:
 
 def attempter_of(log: EvalLog) -> AgentRun:
     """Who made the attempts in a log written by the rsibench task (through rsibench or inspect)."""
-    from rsibench.harness import AgentRun
-
     agent = (log.eval.metadata or {}).get("agent")
     if agent is None:
         raise ValueError(f"{log.location}: not an rsibench eval log (no 'agent' in its metadata)")

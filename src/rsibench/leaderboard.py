@@ -27,7 +27,7 @@ from rich.table import Table
 
 from rsibench.horizon import HorizonResult, ModelHorizon, format_minutes, logistic_curve
 from rsibench.models import ModelInfo
-from rsibench.suite import CATEGORIES
+from rsibench.spec import CATEGORIES
 from rsibench.trend import Trend, TrendPoint, loop_assumption, summary_lines
 
 # matplotlib is imported inside the plotting functions: every `rsibench` command imports this

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,6 +18,20 @@ from typing import Any
 
 import jsonschema
 import pandas as pd
+
+SCHEMA_VERSION = 1
+TASK_FIELDS = (
+    "suite_version",
+    "task_id",
+    "family",
+    "variant",
+    "category",
+    "human_minutes",
+    "human_minutes_source",
+    "threshold",
+    "image",
+    "image_digest",
+)
 
 
 class RecordError(ValueError):
@@ -35,6 +49,58 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(
         run_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
+
+
+def run_record(
+    task: Mapping[str, Any],
+    *,
+    run_id: str,
+    model: str,
+    agent: str,
+    epoch: int,
+    success: bool,
+    eval_id: str,
+    started_at: str,
+    completed_at: str,
+    score_raw: float | None = None,
+    score_normalised: float | None = None,
+    error: str | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    total_tokens: int = 0,
+    cost_usd: float | None = None,
+    working_time_s: float | None = None,
+    total_time_s: float | None = None,
+    scoring_time_s: float | None = None,
+    limits_hit: Sequence[str] = (),
+    log_file: str | None = None,
+) -> dict[str, Any]:
+    """The one constructor of a run record: ``task`` holds the task's fields (a SampleSpec's
+    ``record_fields()``), the keywords the attempt's."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        **{key: task[key] for key in TASK_FIELDS},
+        "model": model,
+        "agent": agent,
+        "epoch": epoch,
+        "success": success,
+        "score_raw": score_raw,
+        "score_normalised": score_normalised,
+        "error": error,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total_tokens,
+        "cost_usd": cost_usd,
+        "working_time_s": working_time_s,
+        "total_time_s": total_time_s,
+        "scoring_time_s": scoring_time_s,
+        "limits_hit": list(limits_hit),
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "eval_id": eval_id,
+        "log_file": log_file,
+    }
 
 
 def record_problems(record: Any) -> list[str]:

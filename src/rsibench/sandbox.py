@@ -31,6 +31,7 @@ from inspect_ai.util import ExecResult, OutputLimitExceededError, SandboxEnviron
 from pydantic import BaseModel
 
 from rsibench import engine, execd
+from rsibench.spec import SampleSpec
 
 AGENT_USER = "agent"
 WORKSPACE = "/workspace"
@@ -45,7 +46,8 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class SandboxConfig(BaseModel, frozen=True):
-    """Everything one sample's containers need; built by the harness from task.yaml."""
+    """Everything one sample's containers need: the image, the family's resources, and the
+    host folder copied into the agent's /workspace."""
 
     image: str
     task_id: str
@@ -54,7 +56,17 @@ class SandboxConfig(BaseModel, frozen=True):
     pids: int
     disk: str
     gpus: int = 0
-    workspace: str  # host folder copied into the agent's /workspace
+    workspace: str
+
+    @classmethod
+    def for_sample(cls, task: SampleSpec, workspace: Path | None = None) -> SandboxConfig:
+        """The containers for ``task``, starting from its family's workspace/ (or ``workspace``)."""
+        return cls(
+            task_id=task.task_id,
+            image=task.image,
+            workspace=str(workspace or Path(task.family_dir) / "workspace"),
+            **task.resources.model_dump(),
+        )
 
 
 def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str, str]]) -> dict:

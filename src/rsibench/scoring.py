@@ -10,9 +10,11 @@ with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from rsibench.sandbox import (
     tar_directory,
     tar_files,
 )
-from rsibench.suite import Variant, suite_at
+from rsibench.spec import SampleSpec
 
 RESULT_FILE = f"{VERIFIER_DIR}/out/result.json"
 
@@ -49,14 +51,15 @@ class VerifierResult:
         return cls(success=False, error=reason, details=details)
 
 
-def scorer_params(variant: Variant) -> dict[str, Any]:
-    fam = variant.family
+def scorer_params(task: SampleSpec) -> dict[str, Any]:
+    """params.json: the family's scorer params, overlaid by the variant's, plus the verdict's
+    threshold and the CPUs the verifier has."""
     return {
-        **fam.scorer_params,
-        **variant.params,
-        "threshold": variant.threshold,
-        "task_id": variant.task_id,
-        "cpus": fam.resources.cpus,
+        **task.scorer.params,
+        **task.params,
+        "threshold": task.threshold,
+        "task_id": task.task_id,
+        "cpus": task.resources.cpus,
     }
 
 
@@ -95,28 +98,25 @@ def parse_verdict(text: str) -> VerifierResult:
 
 
 def run_verifier(
-    agent: RsibenchSandbox, verifier: RsibenchSandbox, variant: Variant
+    agent: RsibenchSandbox, verifier: RsibenchSandbox, task: SampleSpec
 ) -> VerifierResult:
     """Copy the agent's workspace into the verifier, add the hidden files, run the scorer."""
-    fam = variant.family
     started = time.monotonic()
     verifier.put_archive(WORKSPACE, agent.export_workspace())
-    root = fam.path.parents[2]
+    checks = Path(task.family_dir) / "checks"
+    verifier.put_archive(VERIFIER_DIR, tar_directory(checks, 0, 0, 0o700, 0o600, "checks"))
     verifier.put_archive(
-        VERIFIER_DIR, tar_directory(fam.path / "checks", 0, 0, 0o700, 0o600, "checks")
-    )
-    verifier.put_archive(
-        VERIFIER_DIR, tar_directory(root / "scorers", 0, 0, 0o700, 0o600, "scorers")
+        VERIFIER_DIR, tar_directory(Path(task.scorers_dir), 0, 0, 0o700, 0o600, "scorers")
     )
     verifier.put_archive(
         VERIFIER_DIR,
-        tar_files({"params.json": json.dumps(scorer_params(variant)).encode()}, 0, 0, 0o600),
+        tar_files({"params.json": json.dumps(scorer_params(task)).encode()}, 0, 0, 0o600),
     )
     verifier.exec_bytes(["mkdir", "-m", "0700", f"{VERIFIER_DIR}/out"], user="root")
     cmd = [
         "python3",
         "-I",
-        f"{VERIFIER_DIR}/scorers/{fam.scorer}.py",
+        f"{VERIFIER_DIR}/scorers/{task.scorer.name}.py",
         "--workspace",
         WORKSPACE,
         "--checks",
@@ -126,12 +126,11 @@ def run_verifier(
         "--out",
         RESULT_FILE,
     ]
+    timeout = task.scorer.timeout
     try:
-        code, out, err, _ = verifier.exec_bytes(
-            cmd, cwd=VERIFIER_DIR, user="root", timeout=fam.scorer_timeout
-        )
+        code, out, err, _ = verifier.exec_bytes(cmd, cwd=VERIFIER_DIR, user="root", timeout=timeout)
     except TimeoutError:
-        return VerifierResult.failed(f"scorer timed out after {fam.scorer_timeout} s")
+        return VerifierResult.failed(f"scorer timed out after {timeout} s")
     log_tail = (out + err).decode(errors="replace")[-4000:]
     if code != 0:
         result = VerifierResult.failed(f"scorer exited with status {code}", log=log_tail)
@@ -150,33 +149,17 @@ def run_verifier(
     return result
 
 
-def sandbox_config(
-    variant: Variant, image_tag: str, workspace: Path | None = None
-) -> SandboxConfig:
-    res = variant.family.resources
-    return SandboxConfig(
-        image=image_tag,
-        task_id=variant.task_id,
-        cpus=res.cpus,
-        memory=res.memory,
-        pids=res.pids,
-        disk=res.disk,
-        gpus=res.gpus,
-        workspace=str(workspace or variant.family.path / "workspace"),
-    )
-
-
-def verify_directory(variant: Variant, workspace: Path, image_tag: str) -> VerifierResult:
+def verify_directory(task: SampleSpec, workspace: Path) -> VerifierResult:
     """Score a host folder as if an agent had left it in /workspace (tests, task authoring)."""
 
     async def go() -> VerifierResult:
-        cfg = sandbox_config(variant, image_tag, workspace)
+        cfg = SandboxConfig.for_sample(task, workspace)
         envs = await RsibenchSandbox.sample_init("verify", cfg, {})
         try:
             agent = envs["default"].as_type(RsibenchSandbox)
             verifier = envs["verifier"].as_type(RsibenchSandbox)
             return await anyio.to_thread.run_sync(
-                run_verifier, agent, verifier, variant, abandon_on_cancel=True
+                run_verifier, agent, verifier, task, abandon_on_cancel=True
             )
         finally:
             await RsibenchSandbox.sample_cleanup("verify", cfg, envs, False)
@@ -184,18 +167,68 @@ def verify_directory(variant: Variant, workspace: Path, image_tag: str) -> Verif
     return anyio.run(go)
 
 
+class SharedExclusiveLock:
+    """Many shared holders or one exclusive holder; a waiting exclusive holder goes first."""
+
+    def __init__(self) -> None:
+        self._shared = 0
+        self._exclusive = False
+        self._waiting_exclusive = 0
+        self._changed: anyio.Condition | None = None
+
+    def _condition(self) -> anyio.Condition:
+        if self._changed is None:  # created inside the event loop that uses it
+            self._changed = anyio.Condition()
+        return self._changed
+
+    @contextlib.asynccontextmanager
+    async def hold(self, exclusive: bool) -> AsyncIterator[None]:
+        changed = self._condition()
+        async with changed:
+            if exclusive:
+                self._waiting_exclusive += 1
+                try:
+                    while self._exclusive or self._shared:
+                        await changed.wait()
+                finally:
+                    self._waiting_exclusive -= 1
+                self._exclusive = True
+            else:
+                while self._exclusive or self._waiting_exclusive:
+                    await changed.wait()
+                self._shared += 1
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                async with changed:
+                    if exclusive:
+                        self._exclusive = False
+                    else:
+                        self._shared -= 1
+                    changed.notify_all()
+
+
+SCORING = SharedExclusiveLock()
+
+
 @scorer(metrics={"success": [accuracy(), stderr()], "normalised": [mean()]})
-def hidden_verifier(suite_root: str):
-    """Score each sample with its family's hidden verifier in the sample's verifier container."""
+def hidden_verifier():
+    """Score each sample with its family's hidden verifier in the sample's verifier container.
+
+    A timed scorer (``scorer.timed``) scores alone: it holds the scoring lock exclusively, while
+    other scorers share it, so no other sample's scoring competes for the CPU while it times.
+    """
 
     async def score(state: TaskState, target: Target) -> Score:
-        variant = suite_at(suite_root).variant(str(state.sample_id))
+        task = state.metadata_as(SampleSpec)
         agent = sandbox().as_type(RsibenchSandbox)
         verifier = sandbox("verifier").as_type(RsibenchSandbox)
         try:
-            result = await anyio.to_thread.run_sync(
-                run_verifier, agent, verifier, variant, abandon_on_cancel=True
-            )
+            async with SCORING.hold(exclusive=task.scorer.timed):
+                result = await anyio.to_thread.run_sync(
+                    run_verifier, agent, verifier, task, abandon_on_cancel=True
+                )
         except Exception as e:  # an infrastructure fault is a failed score, never a pass
             result = VerifierResult.failed(f"verifier could not run: {type(e).__name__}: {e}")
         normalised = result.score_normalised

@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from rsibench.suite import CATEGORIES, Family, Resources, Suite, Variant
+from rsibench.records import run_record
+from rsibench.spec import (
+    CATEGORIES,
+    AgentLimits,
+    FamilySpec,
+    Resources,
+    ScorerSpec,
+    VariantSpec,
+)
+from rsibench.suite import Family, Suite, Variant
 
 DEFAULT_SLOPE = -0.6
 DEFAULT_EPOCHS = 3
@@ -67,33 +76,24 @@ def simulate_records(
     records = []
     for epoch in range(1, epochs + 1):
         for v, success in zip(variants, wins[epoch - 1], strict=True):
+            task = {
+                **v.record_fields(),
+                "suite_version": suite_version,
+                "image": v.family.image,
+                "image_digest": None,
+            }
             records.append(
-                {
-                    "schema_version": 1,
-                    "run_id": f"{eval_id}/{v.task_id}/{epoch}",
-                    "suite_version": suite_version,
-                    **v.record_fields(),
-                    "model": model,
-                    "agent": "simulated",
-                    "epoch": epoch,
-                    "success": bool(success),
-                    "score_raw": None,
-                    "score_normalised": None,
-                    "error": None,
-                    "input_tokens": 0,
-                    "output_tokens": 0,
-                    "total_tokens": 0,
-                    "cost_usd": None,
-                    "working_time_s": None,
-                    "total_time_s": None,
-                    "limits_hit": [],
-                    "image": v.family.image,
-                    "image_digest": None,
-                    "started_at": now,
-                    "completed_at": now,
-                    "eval_id": eval_id,
-                    "log_file": None,
-                }
+                run_record(
+                    task,
+                    run_id=f"{eval_id}/{v.task_id}/{epoch}",
+                    model=model,
+                    agent="simulated",
+                    epoch=epoch,
+                    success=bool(success),
+                    eval_id=eval_id,
+                    started_at=now,
+                    completed_at=now,
+                )
             )
     return records
 
@@ -116,34 +116,25 @@ def synthetic_suite(
     n_families = math.ceil(n_tasks / family_size)
     families = []
     for f in range(n_families):
-        family = Family(
+        spec = FamilySpec(
             id=f"synthetic-{f + 1:02d}",
             category=CATEGORIES[f % len(CATEGORIES)],
             summary="Synthetic task family for statistics checks.",
             canary=SYNTHETIC_CANARY,
             image="synthetic",
             resources=Resources(cpus=1.0, memory="1g", pids=64, disk="1g"),
-            scorer="synthetic",
-            scorer_timeout=60,
-            scorer_params={},
-            working_minutes=60.0,
-            token_limit=None,
-            message_limit=None,
-            command_timeout=60,
-            path=Path("synthetic") / f"synthetic-{f + 1:02d}",
-            instructions_template="",
+            scorer=ScorerSpec(name="synthetic"),
+            agent=AgentLimits(working_minutes=60.0),
+            variants=[
+                VariantSpec(
+                    id=f"v{k + 1:02d}",
+                    human_minutes=round(float(lengths[k]), 3),
+                    human_minutes_source="estimate",
+                    threshold=1.0,
+                )
+                for k in range(f, n_tasks, n_families)
+            ],
         )
-        variants = tuple(
-            Variant(
-                id=f"v{k + 1:02d}",
-                human_minutes=round(float(lengths[k]), 3),
-                human_minutes_source="estimate",
-                threshold=1.0,
-                params={},
-                family=family,
-            )
-            for k in range(f, n_tasks, n_families)
-        )
-        object.__setattr__(family, "variants", variants)
+        family = Family.from_spec(spec, Path("synthetic") / spec.id)
         families.append(family)
     return Suite(root=Path("synthetic"), version="synthetic", families=tuple(families))

@@ -1,32 +1,40 @@
-"""The suite: task families on disk, validated into immutable specs.
+"""The suite: task families on disk, loaded into immutable specs.
 
-Owns ``task.yaml`` (its JSON Schema ships in ``schema/task.schema.json``), where the suite lives,
-its version, and selecting variants by glob. Every problem found is reported with the file, the
-field and a fix, all at once, never as a traceback.
+Owns finding and loading family folders (``task.yaml`` is typed in :mod:`rsibench.spec`), where
+the suite lives, its version, and selecting variants by glob. Every problem found is reported
+with the file, the field and a fix, all at once, never as a traceback.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
 import os
 import string
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from rsibench.errors import ProblemsError
+from rsibench.spec import (
+    CATEGORIES,
+    AgentLimits,
+    FamilySpec,
+    Resources,
+    SampleSpec,
+    ScorerSpec,
+    VariantSpec,
+)
 
-CATEGORIES = ("debugging", "kernel-optimisation", "toy-model", "research-judgement")
 FAMILY_FILES = ("task.yaml", "instructions.md", "README.md")
 FAMILY_DIRS = ("workspace", "checks", "solution")
+WRITING_TASKS = "docs/writing-tasks.md"
+NOT_SCORED = ("hacks", "tests")  # family folders that never reach a container
 
 
 class SuiteError(ProblemsError):
@@ -34,26 +42,83 @@ class SuiteError(ProblemsError):
 
 
 @dataclass(frozen=True)
-class Resources:
-    cpus: float
-    memory: str
-    pids: int
-    disk: str
-    gpus: int = 0
+class Family:
+    """A family as loaded from its folder: its task.yaml spec, where it lives, its instructions."""
+
+    spec: FamilySpec
+    path: Path
+    instructions_template: str
+    variants: tuple[Variant, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def category(self) -> str:
+        return self.spec.category
+
+    @property
+    def summary(self) -> str:
+        return self.spec.summary.strip()
+
+    @property
+    def canary(self) -> str:
+        return self.spec.canary
+
+    @property
+    def image(self) -> str:
+        return self.spec.image
+
+    @property
+    def resources(self) -> Resources:
+        return self.spec.resources
+
+    @property
+    def scorer(self) -> ScorerSpec:
+        return self.spec.scorer
+
+    @property
+    def agent(self) -> AgentLimits:
+        return self.spec.agent
+
+    @classmethod
+    def from_spec(cls, spec: FamilySpec, path: Path, instructions_template: str = "") -> Family:
+        family = cls(spec, path, instructions_template)
+        object.__setattr__(family, "variants", tuple(Variant(family, v) for v in spec.variants))
+        return family
 
 
 @dataclass(frozen=True)
 class Variant:
-    id: str
-    human_minutes: float
-    human_minutes_source: str
-    threshold: float
-    params: dict[str, Any]
+    """One variant of a family: one inspect Sample, one 'task' of the horizon fit."""
+
     family: Family = field(repr=False, compare=False)
+    spec: VariantSpec
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
 
     @property
     def task_id(self) -> str:
-        return f"{self.family.id}/{self.id}"
+        return f"{self.family.id}/{self.spec.id}"
+
+    @property
+    def human_minutes(self) -> float:
+        return self.spec.human_minutes
+
+    @property
+    def human_minutes_source(self) -> str:
+        return self.spec.human_minutes_source
+
+    @property
+    def threshold(self) -> float:
+        return self.spec.threshold
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.spec.params
 
     def record_fields(self) -> dict[str, Any]:
         """What every run record of this variant says about the task it attempted."""
@@ -73,26 +138,6 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class Family:
-    id: str
-    category: str
-    summary: str
-    canary: str
-    image: str
-    resources: Resources
-    scorer: str
-    scorer_timeout: int
-    scorer_params: dict[str, Any]
-    working_minutes: float
-    token_limit: int | None
-    message_limit: int | None
-    command_timeout: int
-    path: Path
-    instructions_template: str
-    variants: tuple[Variant, ...] = ()
-
-
-@dataclass(frozen=True)
 class Suite:
     root: Path
     version: str
@@ -101,6 +146,10 @@ class Suite:
     @property
     def variants(self) -> list[Variant]:
         return [v for f in self.families for v in f.variants]
+
+    @property
+    def scorers_dir(self) -> Path:
+        return self.root / "scorers"
 
     def select(self, patterns: Iterable[str] | None) -> list[Variant]:
         """Variants whose task id, family id or category matches any glob; all when none given."""
@@ -125,16 +174,27 @@ class Suite:
             )
         return chosen
 
+    def sample_spec(self, variant: Variant, image: str, image_digest: str | None) -> SampleSpec:
+        """What ``variant``'s Sample carries, so nothing downstream looks the suite up again."""
+        fam = variant.family
+        return SampleSpec(
+            **variant.record_fields(),
+            params=variant.params,
+            resources=fam.resources,
+            scorer=fam.scorer,
+            agent=fam.agent,
+            family_dir=str(fam.path),
+            scorers_dir=str(self.scorers_dir),
+            suite_version=self.version,
+            image=image,
+            image_digest=image_digest,
+        )
+
     def variant(self, task_id: str) -> Variant:
         for v in self.variants:
             if v.task_id == task_id:
                 return v
         raise KeyError(f"no task '{task_id}' in the suite at {self.root}")
-
-
-@cache
-def task_schema() -> dict[str, Any]:
-    return json.loads(resources.files("rsibench").joinpath("schema/task.schema.json").read_text())
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -157,14 +217,55 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def _schema_problems(path: Path, data: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator(task_schema())
+def _field_description(loc: tuple[int | str, ...]) -> str:
+    """The description (which says what is valid) of the task.yaml field at ``loc``."""
+    model: Any = FamilySpec
+    description = ""
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return ""
+        description = info.description or ""
+        model = info.annotation
+        while typing.get_args(model) and not (
+            isinstance(model, type) and issubclass(model, BaseModel)
+        ):
+            inner = [a for a in typing.get_args(model) if isinstance(a, type)]
+            model = inner[0] if inner else None
+    return description
+
+
+def _spec_problems(path: Path, error: ValidationError) -> list[str]:
+    """One line per problem: file, dotted field, what is wrong, and what a valid value is."""
     problems = []
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        fix = err.schema.get("description", "")
-        problems.append(f"{path}: {where}: {err.message}" + (f" ({fix})" if fix else ""))
+    for err in error.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        fix = _field_description(loc)
+        if err["type"] == "missing":
+            what = "missing; this field is required"
+        elif err["type"] == "extra_forbidden":
+            allowed = sorted(_allowed_keys(loc[:-1]))
+            what = f"unknown field; remove it or use one of: {', '.join(allowed)}"
+            fix = ""
+        else:
+            what = f"{err['msg']} (got {err['input']!r})"
+        problems.append(f"{path}: {where}: {what}" + (f". Fix: {fix}" if fix else ""))
     return problems
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: Any = FamilySpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        model = model.model_fields[part].annotation
+        args = [a for a in typing.get_args(model) if isinstance(a, type)]
+        if args:
+            model = args[0]
+    return list(model.model_fields) if isinstance(model, type) else []
 
 
 def _placeholders(template: str) -> set[str]:
@@ -183,120 +284,91 @@ def load_family(path: Path, root: Path) -> tuple[Family | None, list[str]]:
         mark = getattr(e, "problem_mark", None)
         at = f":{mark.line + 1}" if mark else ""
         return None, [f"{spec_file}{at}: not valid YAML ({getattr(e, 'problem', e)})"]
-    problems += _schema_problems(spec_file, data)
-    if problems:
-        return None, problems
+    if not isinstance(data, dict):
+        return None, [f"{spec_file}: must be a mapping of fields (id, category, ...); see "
+                      f"{WRITING_TASKS} or start from `rsibench new`"]  # fmt: skip
+    try:
+        spec = FamilySpec.model_validate(data)
+    except ValidationError as e:
+        return None, _spec_problems(spec_file, e)
 
-    if data["id"] != path.name:
-        problems.append(f"{spec_file}: id: '{data['id']}' must equal the folder name '{path.name}'")
-    if data["category"] != path.parent.name:
+    if spec.id != path.name:
         problems.append(
-            f"{spec_file}: category: '{data['category']}' but the family sits under "
+            f"{spec_file}: id: '{spec.id}' must equal the folder name '{path.name}'; "
+            "rename one of them"
+        )
+    if spec.category != path.parent.name:
+        problems.append(
+            f"{spec_file}: category: '{spec.category}' but the family sits under "
             f"tasks/{path.parent.name}/; move the folder or fix the category"
         )
     for name in FAMILY_FILES:
         if not (path / name).is_file():
-            problems.append(f"{path / name}: missing; see TASKS.md for what a family holds")
+            problems.append(
+                f"{path / name}: missing; every family needs one (see {WRITING_TASKS}, "
+                "or start from `rsibench new`)"
+            )
     for name in FAMILY_DIRS:
         if not (path / name).is_dir():
-            problems.append(f"{path / name}/: missing folder; see TASKS.md")
+            problems.append(
+                f"{path / name}/: missing folder; create it (see {WRITING_TASKS}, "
+                "or start from `rsibench new`)"
+            )
     if (path / "solution").is_dir() and not (path / "solution" / "solve.sh").is_file():
         problems.append(f"{path / 'solution' / 'solve.sh'}: missing; the oracle agent runs it")
-    if not (root / "sandboxes" / data["image"] / "Dockerfile").is_file():
+    if not (root / "sandboxes" / spec.image / "Dockerfile").is_file():
         problems.append(
-            f"{spec_file}: image: no sandboxes/{data['image']}/Dockerfile; "
+            f"{spec_file}: image: no sandboxes/{spec.image}/Dockerfile; "
             f"use one of: {', '.join(sorted(available_images(root))) or 'none yet'}"
         )
-    scorer = data["scorer"]["name"]
-    if not (root / "scorers" / f"{scorer}.py").is_file():
-        problems.append(f"{spec_file}: scorer.name: no scorers/{scorer}.py")
+    if not (root / "scorers" / f"{spec.scorer.name}.py").is_file():
+        problems.append(
+            f"{spec_file}: scorer.name: no scorers/{spec.scorer.name}.py; use one of: "
+            + ", ".join(sorted(p.stem for p in (root / "scorers").glob("*.py")))
+        )
 
     template = ""
     if (path / "instructions.md").is_file():
         template = (path / "instructions.md").read_text()
-        if data["canary"] not in template:
+        if spec.canary not in template:
             problems.append(
                 f"{path / 'instructions.md'}: must contain the family's canary string "
-                f"'{data['canary']}'"
+                f"'{spec.canary}'; add it on a line of its own"
             )
     needed = _placeholders(template)
     seen_ids: set[str] = set()
-    for i, v in enumerate(data["variants"]):
+    for i, v in enumerate(spec.variants):
         where = f"{spec_file}: variants.{i}"
-        if v["id"] in seen_ids:
-            problems.append(f"{where}.id: '{v['id']}' repeats; variant ids must be unique")
-        seen_ids.add(v["id"])
-        missing = needed - set(v.get("params", {}))
-        if missing:
+        if v.id in seen_ids:
+            problems.append(f"{where}.id: '{v.id}' repeats; variant ids must be unique")
+        seen_ids.add(v.id)
+        if missing := needed - set(v.params):
             problems.append(
                 f"{where}.params: instructions.md uses {{{'}, {'.join(sorted(missing))}}} "
-                "but this variant does not set it"
+                "but this variant does not set it; add it to params"
             )
     if problems:
         return None, problems
-
-    res = data["resources"]
-    agent = data["agent"]
-    family = Family(
-        id=data["id"],
-        category=data["category"],
-        summary=data["summary"].strip(),
-        canary=data["canary"],
-        image=data["image"],
-        resources=Resources(
-            cpus=float(res["cpus"]),
-            memory=res["memory"],
-            pids=res["pids"],
-            disk=res["disk"],
-            gpus=res.get("gpus", 0),
-        ),
-        scorer=scorer,
-        scorer_timeout=data["scorer"].get("timeout", 600),
-        scorer_params=data["scorer"].get("params", {}),
-        working_minutes=float(agent["working_minutes"]),
-        token_limit=agent.get("tokens"),
-        message_limit=agent.get("messages"),
-        command_timeout=agent.get("command_timeout", 600),
-        path=path,
-        instructions_template=template,
-    )
-    variants = tuple(
-        Variant(
-            id=v["id"],
-            human_minutes=float(v["human_minutes"]),
-            human_minutes_source=v["human_minutes_source"],
-            threshold=float(v["threshold"]),
-            params=v.get("params", {}),
-            family=family,
-        )
-        for v in data["variants"]
-    )
-    object.__setattr__(family, "variants", variants)
-    return family, []
+    return Family.from_spec(spec, path, template), []
 
 
 def available_images(root: Path) -> list[str]:
     return [p.parent.name for p in (root / "sandboxes").glob("*/Dockerfile")]
 
 
-def content_hash(paths: Iterable[Path], base: Path) -> str:
-    """sha256 over the relative names and bytes of every file under ``paths``."""
+def content_hash(paths: Iterable[Path], base: Path, skip: Iterable[str] = ()) -> str:
+    """sha256 over the relative names and bytes of every file under ``paths``, leaving out
+    ``__pycache__`` and any folder named in ``skip``."""
+    skipped = {"__pycache__", *skip}
     h = hashlib.sha256()
     for top in paths:
         files = sorted(p for p in top.rglob("*") if p.is_file()) if top.is_dir() else [top]
         for f in files:
-            if "__pycache__" in f.parts:
+            if skipped.intersection(f.relative_to(top).parts if top.is_dir() else ()):
                 continue
             h.update(str(f.relative_to(base)).encode() + b"\0")
             h.update(f.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-@cache
-def suite_at(root: str) -> Suite:
-    """The suite at ``root``, loaded once per process (solvers and scorers look variants up
-    here, since inspect serialises their arguments and a Variant is not plain data)."""
-    return load_suite(Path(root))
 
 
 def load_suite(root: Path | None = None) -> Suite:
@@ -305,8 +377,8 @@ def load_suite(root: Path | None = None) -> Suite:
     tasks_dir = root / "tasks"
     problems: list[str] = []
     families: list[Family] = []
-    for spec in sorted(tasks_dir.glob("*/*/task.yaml")):
-        fam_dir = spec.parent
+    for spec_file in sorted(tasks_dir.glob("*/*/task.yaml")):
+        fam_dir = spec_file.parent
         if fam_dir.parent.name not in CATEGORIES:
             problems.append(
                 f"{fam_dir}: tasks/{fam_dir.parent.name}/ is not a category; "
@@ -326,5 +398,8 @@ def load_suite(root: Path | None = None) -> Suite:
         raise SuiteError(problems)
     version_file = tasks_dir / "VERSION"
     base = version_file.read_text().strip() if version_file.is_file() else "0.0.0"
-    digest = content_hash([tasks_dir, root / "scorers", root / "sandboxes"], root)[:10]
+    # what an agent or a verifier sees; a family's hacks/ and tests/ change no score
+    digest = content_hash([tasks_dir, root / "scorers", root / "sandboxes"], root, skip=NOT_SCORED)[
+        :10
+    ]
     return Suite(root=root, version=f"{base}+{digest}", families=tuple(families))

@@ -1,0 +1,1 @@
+# TODO(rsibench): the starting state the agent works on.
