@@ -1,6 +1,9 @@
-"""Every variant of the real suite, in the real sandbox: the oracle succeeds and noop fails."""
+"""Every variant of the real suite, in the real sandbox: the oracle succeeds and noop fails, and
+each family's scoring stays within half its timeout (room for a loaded machine)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -26,3 +29,9 @@ def test_oracle_succeeds_and_noop_fails_on_every_variant(suite, tmp_path, monkey
     assert sorted(r["task_id"] for r in oracle) == sorted(v.task_id for v in suite.variants)
     assert all(r["success"] and r["score_normalised"] >= r["threshold"] for r in oracle)
     assert not any(r["success"] for r in noop)
+    for r in oracle + noop:
+        family = next(f for f in suite.families if f.id == r["family"])
+        assert r["scoring_time_s"] <= family.scorer.timeout / 2, r
+    saved = json.loads((tmp_path / "runs" / "validation.json").read_text())
+    assert saved["passed"] == 2 * n and saved["failed"] == 0
+    assert set(saved["scoring_seconds"]) == {f.id for f in suite.families}

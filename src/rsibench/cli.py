@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -290,13 +291,159 @@ def _validate(
     log_dir: Path | None,
     records_dir: Path | None,
 ) -> None:
-    """Run the reference agents, print a verdict per check and exit 1 if any failed."""
+    """Check the families' static rules, then run the reference agents; print a verdict per
+    check and exit 1 if any failed. A whole-suite validation saves its timings."""
+    from rsibench import coverage
+    from rsibench.rules import family_problems
+
+    started = time.monotonic()
     suite = load_suite()
+    variants = suite.select(patterns)
+    rule_failures = 0
+    for family in sorted({v.family.id: v.family for v in variants}.values(), key=lambda f: f.id):
+        for problem in family_problems(family):
+            rule_failures += 1
+            console.print(f"[red]FAIL[/red] {family.id}: {problem}", highlight=False)
     outcomes = _run(suite, patterns, None, epochs, max_samples, log_dir, records_dir)
-    expected = [v.task_id for v in suite.select(patterns)]
-    passed, failed = _validation(outcomes, expected, epochs)
+    passed, failed = _validation(outcomes, [v.task_id for v in variants], epochs)
+    failed += rule_failures
+    if not patterns:
+        summary = coverage.validation_summary(
+            suite,
+            [r for o in outcomes for r in o.records],
+            time.monotonic() - started,
+            passed,
+            failed,
+        )
+        path = coverage.save_validation(
+            (records_dir or suite.root / "results") / coverage.VALIDATION_FILE, summary
+        )
+        console.print(
+            f"whole-suite validation: {summary['wall_seconds']:.0f} s; timings in {path}",
+            highlight=False,
+        )
     click.echo(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+@main.command("new")
+@click.argument("name", metavar="CATEGORY/FAMILY")
+@click.option(
+    "--from",
+    "source",
+    metavar="FAMILY",
+    help="Copy this existing family instead of the blank template.",
+)
+@friendly_errors
+def new(name: str, source: str | None) -> None:
+    """Start a task family in tasks/CATEGORY/FAMILY, from a template (or a copy of another
+    family) with TODO(rsibench) markers that `rsibench validate` reports until they are done."""
+    from rsibench import scaffold
+    from rsibench.suite import find_root
+
+    root = find_root()
+    if source:
+        suite = load_suite(root)
+        family = next((f for f in suite.families if f.id == source), None)
+        if family is None:
+            raise SuiteError([f"--from {source}: no such family; run `rsibench list`"])
+        path = scaffold.from_family(root, name, family)
+    else:
+        path = scaffold.from_template(root, name)
+    console.print(f"created {path}", highlight=False)
+    console.print(
+        "next: fill in every TODO(rsibench), then `rsibench validate "
+        f"{path.name}` (static rules, oracle succeeds, untouched workspace fails) and "
+        f"`scripts/test.sh tasks/{path.parent.name}/{path.name}` (its hacks and tests)",
+        highlight=False,
+    )
+
+
+@main.group("suite")
+def suite_group() -> None:
+    """What the suite covers."""
+
+
+@suite_group.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option(
+    "--validation",
+    type=click.Path(path_type=Path),
+    help="The saved whole-suite validation (default results/validation.json).",
+)
+@friendly_errors
+def suite_stats(as_json: bool, validation: Path | None) -> None:
+    """Variants and families per category and per log2 bucket of human minutes, estimates
+    against baselines, scoring time per family, and the last whole-suite validation time."""
+    from rsibench import coverage
+
+    suite = load_suite()
+    saved = coverage.load_validation(
+        validation or suite.root / "results" / coverage.VALIDATION_FILE
+    )
+    stats = coverage.suite_stats(suite, saved)
+    if as_json:
+        click.echo(json.dumps(stats, indent=2))
+        return
+    _print_stats(stats)
+
+
+def _print_stats(stats: dict[str, Any]) -> None:
+    from rsibench.coverage import BUCKETS
+
+    cats = stats["categories"]
+    short = dict(zip(cats, ("debug", "kernel", "toy", "judgement"), strict=True))
+    table = Table(title=f"suite {stats['suite_version']}: {stats['variants']} variants, "
+                  f"{stats['families']} families")  # fmt: skip
+    table.add_column("category", no_wrap=True)
+    for col in ("families", "variants", "buckets", ">= 8 h", "est.", "base."):
+        table.add_column(col, justify="right", no_wrap=True)
+    for c, row in cats.items():
+        table.add_row(
+            c,
+            str(row["families"]),
+            str(row["variants"]),
+            f"{len(row['buckets'])}/{len(BUCKETS)}",
+            str(row["variants_8h_or_more"]),
+            str(row["estimates"]),
+            str(row["baselines"]),
+        )
+    console.print(table)
+    grid = Table(title="variants per log2 bucket of human minutes")
+    grid.add_column("minutes", justify="right", no_wrap=True)
+    for c in cats:
+        grid.add_column(short[c], justify="right", no_wrap=True)
+    for b, counts in stats["buckets"].items():
+        grid.add_row(b, *(str(counts[c] or "·") for c in cats))
+    console.print(grid)
+    fams = Table(title="scoring time per family (median per attempt, last whole-suite validation)")
+    for col in ("family", "variants", "scorer", "scoring", "timeout"):
+        fams.add_column(
+            col, no_wrap=col == "family", justify="left" if col == "family" else "right"
+        )
+    for f in stats["per_family"]:
+        secs = f["scoring_s"]
+        fams.add_row(
+            f["family"],
+            str(f["variants"]),
+            f["scorer"] + (" (timed)" if f["timed"] else ""),
+            "not measured" if secs is None else f"{secs:.0f} s",
+            f"{f['timeout_s']} s",
+        )
+    console.print(fams)
+    last = stats["last_validation"]
+    if last is None:
+        console.print("whole-suite validation: never saved here (run `rsibench validate`)")
+    else:
+        same = (
+            "" if last["suite_version"] == stats["suite_version"] else " (an older suite version)"
+        )
+        console.print(
+            f"whole-suite validation: {last['wall_seconds']:.0f} s for {last['variants']} "
+            f"variants, {last['passed']} passed, {last['failed']} failed, "
+            f"at {last['finished_at']}, suite {last['suite_version']}{same}",
+            highlight=False,
+        )
 
 
 @main.command()

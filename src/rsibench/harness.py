@@ -63,10 +63,13 @@ def build_task(
     )
 
 
-def default_log_dir(suite: Suite, run: AgentRun, variants: Sequence[Variant], epochs: int) -> Path:
-    """Same suite, selection and epochs -> same folder, so re-running resumes."""
+def default_log_dir(
+    suite: Suite, runs: Sequence[AgentRun], variants: Sequence[Variant], epochs: int
+) -> Path:
+    """Same suite, attempters, selection and epochs -> same folder, so re-running resumes."""
     key = json.dumps([suite.version, sorted(v.task_id for v in variants), epochs])
-    return suite.root / "logs" / f"{run.slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    name = "+".join(run.slug for run in runs)
+    return suite.root / "logs" / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 class RunInterrupted(RuntimeError):
@@ -94,35 +97,43 @@ def run_suite(
     display: str | None = None,
     log: Callable[[str], None] = print,
 ) -> list[RunOutcome]:
-    """Build the images the variants need, run every attempter, append their run records."""
+    """Build the images the variants need, run every attempter, append their run records.
+
+    The attempters run side by side in one eval_set (for the reference agents: oracle and noop
+    at once, two samples each), which is what keeps validating a large suite fast; a timed
+    scorer still scores alone (see ``scoring.SCORING``).
+    """
     built = ready_images(suite, variants, log)
     records_dir = records_dir or suite.root / "results" / "runs"
+    run_dir = log_dir or default_log_dir(suite, runs, variants, epochs)
+    names = ", ".join(run.name for run in runs)
+    log(f"running {len(variants)} variant(s) x {epochs} epoch(s) with {names}; logs in {run_dir}")
+    models = {run.model or NO_MODEL for run in runs}
+    if len(models) != 1:
+        raise ValueError("run_suite runs one model at a time")
+    complete, logs = eval_set(
+        tasks=[build_task(suite, variants, run, built) for run in runs],
+        log_dir=str(run_dir),
+        model=models.pop(),
+        epochs=epochs,
+        max_tasks=len(runs),
+        max_samples=max_samples or (2 if runs[0].model is None else None),
+        display=display,  # type: ignore[arg-type]
+        retry_attempts=2,
+        fail_on_error=False,
+    )
     outcomes = []
     for run in runs:
-        task = build_task(suite, variants, run, built)
-        run_dir = (log_dir / run.slug) if log_dir else default_log_dir(suite, run, variants, epochs)
-        log(
-            f"running {len(variants)} variant(s) x {epochs} epoch(s) with {run.name}; "
-            f"logs in {run_dir}"
-        )
-        complete, logs = eval_set(
-            tasks=[task],
-            log_dir=str(run_dir),
-            model=run.model or NO_MODEL,
-            epochs=epochs,
-            max_samples=max_samples or (2 if run.model is None else None),
-            display=display,  # type: ignore[arg-type]
-            retry_attempts=2,
-            fail_on_error=False,
-        )
-        records = [r for lg in logs for r in harvest.records_from_log(lg, run)]
+        mine = [lg for lg in logs if (lg.eval.metadata or {}).get("attempter") == run.name]
+        records = [r for lg in mine for r in harvest.records_from_log(lg, run)]
         path = records_dir / f"{run.slug}.jsonl"
         harvest.append_new(path, records)
-        outcomes.append(RunOutcome(run, logs, records, path, complete))
-        # eval_set swallows Ctrl-C: it returns no logs, or logs marked cancelled
-        if not logs or any(lg.status == "cancelled" for lg in logs):
-            raise RunInterrupted(
-                f"interrupted during {run.name}: {len(records)} finished attempt(s) recorded in "
-                f"{path}; run the same command again to resume from {run_dir}"
-            )
+        outcomes.append(RunOutcome(run, mine, records, path, complete))
+    # eval_set swallows Ctrl-C: it returns no logs, or logs marked cancelled
+    if not logs or any(lg.status == "cancelled" for lg in logs):
+        recorded = sum(len(o.records) for o in outcomes)
+        raise RunInterrupted(
+            f"interrupted: {recorded} finished attempt(s) recorded in {records_dir}; "
+            f"run the same command again to resume from {run_dir}"
+        )
     return outcomes

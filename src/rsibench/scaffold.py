@@ -28,7 +28,9 @@ def _target(root: Path, name: str) -> tuple[str, str, Path]:
     category, _, family_id = name.partition("/")
     problems = []
     if category not in CATEGORIES:
-        problems.append(f"{name}: '{category}' is not a category; use one of {', '.join(CATEGORIES)}")
+        problems.append(
+            f"{name}: '{category}' is not a category; use one of {', '.join(CATEGORIES)}"
+        )
     if not re.match(ID_PATTERN, family_id):
         problems.append(
             f"{name}: '{family_id}' is not a family id (lowercase letters, digits and '-'); "
