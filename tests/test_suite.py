@@ -204,3 +204,9 @@ def test_the_real_suite_is_valid_and_spans_the_categories():
     for fam in suite.families:
         minutes = {v.human_minutes for v in fam.variants}
         assert len(minutes) >= 2, f"{fam.id} needs variants of different lengths"
+
+
+def test_the_changelog_has_an_entry_for_the_suite_version():
+    root = MINI.parents[2]
+    version = (root / "tasks" / "VERSION").read_text().strip()
+    assert f"\n## {version}\n" in (root / "tasks" / "CHANGELOG.md").read_text()
