@@ -34,7 +34,8 @@ from rsibench.spec import (
 FAMILY_FILES = ("task.yaml", "instructions.md", "README.md")
 FAMILY_DIRS = ("workspace", "checks", "solution")
 WRITING_TASKS = "docs/writing-tasks.md"
-NOT_SCORED = ("hacks", "tests")  # family folders that never reach a container
+# what never reaches a container: a family's hacks/ and tests/, the suite's changelog
+NOT_SCORED = ("hacks", "tests", "CHANGELOG.md")
 
 
 class SuiteError(ProblemsError):
@@ -358,7 +359,7 @@ def available_images(root: Path) -> list[str]:
 
 def content_hash(paths: Iterable[Path], base: Path, skip: Iterable[str] = ()) -> str:
     """sha256 over the relative names and bytes of every file under ``paths``, leaving out
-    ``__pycache__`` and any folder named in ``skip``."""
+    ``__pycache__`` and any file or folder named in ``skip``."""
     skipped = {"__pycache__", *skip}
     h = hashlib.sha256()
     for top in paths:
@@ -398,7 +399,6 @@ def load_suite(root: Path | None = None) -> Suite:
         raise SuiteError(problems)
     version_file = tasks_dir / "VERSION"
     base = version_file.read_text().strip() if version_file.is_file() else "0.0.0"
-    # what an agent or a verifier sees; a family's hacks/ and tests/ change no score
     digest = content_hash([tasks_dir, root / "scorers", root / "sandboxes"], root, skip=NOT_SCORED)[
         :10
     ]
