@@ -1,4 +1,9 @@
-"""The `rsibench` command line."""
+"""The `rsibench` command line.
+
+Start-up matters (labs call it in CI, users call `--help`): this module imports only click and
+rich; inspect-ai, Docker and the suite are imported inside the commands that use them, and the
+analysis commands (``cli_stats``, ``cli_report``) import neither.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +12,27 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from inspect_ai._util.error import PrerequisiteError
 from rich.console import Console
 from rich.table import Table
 
-from rsibench.engine import DockerUnavailable
-from rsibench.images import ImageError
-from rsibench.records import RecordError
-from rsibench.suite import Suite, SuiteError, load_suite
+if TYPE_CHECKING:
+    from rsibench.suite import Suite
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: Errors whose message already names what is wrong and the fix, by class name, so that catching
+#: them imports nothing: DockerUnavailable, ImageError, RecordError and inspect's
+#: PrerequisiteError (a model provider's package or API key is missing; inspect keeps the class
+#: in a private module).
+KNOWN_ERRORS = {"DockerUnavailable", "ImageError", "RecordError", "PrerequisiteError"}
+
+
+def _known(e: BaseException) -> bool:
+    return any(cls.__name__ in KNOWN_ERRORS for cls in type(e).__mro__)
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,17 +42,17 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except SuiteError as e:
-            err_console.print(f"[red]The suite has {len(e.problems)} problem(s):[/red]")
-            for p in e.problems:
-                err_console.print(f"  - {p}", markup=False, highlight=False)
-            sys.exit(2)
-        except (DockerUnavailable, ImageError, RecordError) as e:
-            err_console.print(f"[red]error:[/red] {e}", highlight=False)
-            sys.exit(2)
-        except PrerequisiteError as e:  # inspect: a model provider's package or key is missing
-            err_console.print(f"[red]error:[/red] {e}", highlight=False)
-            sys.exit(2)
+        except Exception as e:
+            if any(cls.__name__ == "SuiteError" for cls in type(e).__mro__):
+                problems = getattr(e, "problems", [str(e)])
+                err_console.print(f"[red]The suite has {len(problems)} problem(s):[/red]")
+                for p in problems:
+                    err_console.print(f"  - {p}", markup=False, highlight=False)
+                sys.exit(2)
+            if _known(e):
+                err_console.print(f"[red]error:[/red] {e}", highlight=False)
+                sys.exit(2)
+            raise
 
     return wrapper
 
@@ -56,6 +68,8 @@ def main() -> None:
 @friendly_errors
 def list_cmd(as_json: bool) -> None:
     """List the suite's task variants."""
+    from rsibench.suite import load_suite
+
     suite = load_suite()
     rows = [
         {"id": v.task_id, **v.record_fields(), "image": v.family.image, "summary": v.family.summary}
@@ -260,6 +274,8 @@ def run(
     records_dir: Path | None,
 ) -> None:
     """Run the suite in Docker sandboxes and record every attempt."""
+    from rsibench.suite import load_suite
+
     if model is None:
         _validate(patterns, epochs, max_samples, log_dir, records_dir)
     outcomes = _run(load_suite(), patterns, model, epochs, max_samples, log_dir, records_dir)
@@ -290,6 +306,8 @@ def _validate(
     records_dir: Path | None,
 ) -> None:
     """Run the reference agents, print a verdict per check and exit 1 if any failed."""
+    from rsibench.suite import load_suite
+
     suite = load_suite()
     outcomes = _run(suite, patterns, None, epochs, max_samples, log_dir, records_dir)
     expected = [v.task_id for v in suite.select(patterns)]
@@ -333,10 +351,13 @@ def cleanup() -> None:
 def _register_analysis() -> None:
     # Analysis commands live beside the statistics they drive; they need no Docker.
     from rsibench.cli_report import leaderboard, trend
-    from rsibench.cli_stats import gate, horizon, simulate
+    from rsibench.cli_stats import gate, horizon, plan, simulate
 
-    for command in (horizon, trend, leaderboard, simulate, gate):
+    for command in (horizon, trend, leaderboard, simulate, gate, plan):
         main.add_command(command)
 
 
 _register_analysis()
+
+if __name__ == "__main__":
+    main()
