@@ -273,3 +273,31 @@ def test_plan_finds_the_epochs_for_a_drop() -> None:
     last = out["steps"][-1]
     assert last["epochs"] == out["epochs"] and last["power"] >= 0.8
     assert all(s["power"] < 0.8 for s in out["steps"][:-1])
+
+
+def doc_commands(path: Path) -> list[tuple[list[str], int]]:
+    """Each `rsibench ...` line of the fenced examples in a doc, with the exit status its
+    comment promises (0 when it promises none)."""
+    import re
+    import shlex
+
+    found = []
+    for block in re.findall(r"```\n(.*?)```", path.read_text(), flags=re.S):
+        for line in block.splitlines():
+            command, _, comment = line.partition("#")
+            if not command.startswith("rsibench ") or "[" in command or "results/" in command:
+                continue
+            status = re.match(r"\s*exit (\d)", comment)
+            found.append((shlex.split(command)[1:], int(status.group(1)) if status else 0))
+    return found
+
+
+def test_the_examples_in_docs_gate_md_do_what_they_say(tmp_path: Path) -> None:
+    from rsibench.cli import main
+
+    commands = doc_commands(Path(__file__).parents[1] / "docs" / "gate.md")
+    assert sum(1 for args, _ in commands if args[0] == "gate") >= 2
+    for args, status in commands:
+        args = [a.replace("/tmp/", f"{tmp_path}/") for a in args]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == status, f"rsibench {' '.join(args)}:\n{result.output}"
