@@ -57,7 +57,17 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The main group; keeps the arguments as given, for outputs that record how they were
+    made (the leaderboard's provenance)."""
+
+    def make_context(self, info_name: str | None, args: list[str], **extra: Any) -> click.Context:
+        ctx = super().make_context(info_name, list(args), **extra)
+        ctx.meta["rsibench.argv"] = list(args)
+        return ctx
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rsibench")
 def main() -> None:
     """rsibench: time horizons for autonomous AI R&D."""

@@ -173,8 +173,12 @@ def _scored(runs: Runs) -> Runs:
 
 
 def command_line() -> str:
-    """The command as it was typed, for the page's provenance."""
-    return shlex.join(["rsibench", *sys.argv[1:]])
+    """The command as it was given, for the outputs' provenance."""
+    ctx = click.get_current_context()
+    argv = ctx.meta.get("rsibench.argv")  # set by the main group
+    if argv is None:  # the command called on its own
+        argv = [ctx.info_name or "leaderboard", *sys.argv[1:]]
+    return shlex.join(["rsibench", *argv])
 
 
 @click.command()

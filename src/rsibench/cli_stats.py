@@ -244,7 +244,7 @@ def print_gaps(gaps: list[hz.JudgementGap], out: Console) -> None:
     for g in gaps:
         t.add_row(
             g.model,
-            hz.format_ratio(g.ratio, g.ratio_ci).replace(" [", "\n["),
+            hz.gap_text(g).replace(" [", "\n[").replace(" (", "\n("),
             hz.format_minutes(g.judgement.p50),
             hz.format_minutes(g.execution.p50),
         )

@@ -675,3 +675,11 @@ def format_ratio(ratio: float | None, ci: tuple[float, float] | None = None) -> 
     if ci is not None:
         text += f" [{ci[0]:.2g}–{ci[1]:.2g}]"
     return text
+
+
+def gap_text(g: JudgementGap) -> str:
+    """The gap with its interval; when the judgement p50 is below range, only its upper bound
+    (the shortest research-judgement task over the execution p50) is known."""
+    if g.judgement.below_range and g.execution.p50:
+        return f"< {g.judgement.min_minutes / g.execution.p50:.2g}× (below range)"
+    return format_ratio(g.ratio, g.ratio_ci)

@@ -33,7 +33,7 @@ from rsibench.horizon import (
     JudgementGap,
     ModelHorizon,
     format_minutes,
-    format_ratio,
+    gap_text,
     horizon_text,
     interval_text,
     logistic_curve,
@@ -285,7 +285,7 @@ def cells(lb: Leaderboard, row: Row) -> list[str]:
         per_cat.append(_horizon(ch) if ch else "—")
     gap = []
     if lb.has_gap:
-        gap = [format_ratio(row.gap.ratio, row.gap.ratio_ci) if row.gap else "—"]
+        gap = [gap_text(row.gap) if row.gap else "—"]
     return [
         str(row.rank) if row.rank else "—",
         row.name,
