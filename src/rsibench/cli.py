@@ -184,6 +184,12 @@ def _run(
     from rsibench.harness import RunInterrupted, run_suite, runs_for
 
     variants = suite.select(patterns)
+    # Checked before any image is built or sandbox started: a paid run must not end in a
+    # traceback because of a typo.
+    if model is not None:
+        _check_model(model)
+    if records_dir is not None:
+        _check_writable(records_dir, "--records-dir")
     try:
         outcomes = run_suite(
             suite,
@@ -202,6 +208,38 @@ def _run(
         _print_summary(f"{o.run.name}: {len(o.records)} attempt(s)", o.records)
         console.print(f"records: {o.records_file}", highlight=False)
     return outcomes
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    sys.exit(2)
+
+
+def _check_model(model: str) -> None:
+    """inspect must know the model's provider (a missing package or key raises inspect's
+    PrerequisiteError, which friendly_errors reports)."""
+    from inspect_ai.model import get_model
+
+    try:
+        get_model(model)
+    except ValueError as e:
+        _fail(
+            f"--model {model}: {e} Give an inspect model string, provider/model, e.g. "
+            "anthropic/claude-sonnet-4-5, openai/gpt-4o or vllm/<path>"
+        )
+
+
+def _check_writable(folder: Path, option: str) -> None:
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        _fail(
+            f"{option} {folder}: cannot write there ({e.strerror or e}); choose a writable folder"
+        )
 
 
 def _validation(outcomes: list, expected: list[str], epochs: int) -> tuple[int, int]:
