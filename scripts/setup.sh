@@ -78,6 +78,14 @@ ensure_debootstrap() {
   return 0
 }
 
+ensure_chromium() {
+  # Headless Chromium checks the leaderboard page in a real browser (tests/test_leaderboard_page.py).
+  command -v chromium >/dev/null && return 0
+  is_root && command -v apt-get >/dev/null && apt_install chromium
+  return 0
+}
+
 ensure_venv
 ensure_docker
 ensure_debootstrap
+ensure_chromium

@@ -12,15 +12,21 @@ from scipy.stats import fisher_exact
 
 from rsibench import gate
 from rsibench.cli_stats import gate as gate_cmd
-from rsibench.horizon import read_inputs
-from rsibench.records import append_records
+from rsibench.cli_stats import plan as plan_cmd
+from rsibench.records import append_records, read_runs, scored
 from rsibench.simulate import simulate_records, synthetic_suite
 
 SUITE = synthetic_suite(n_tasks=30)
+#: Enough attempts per task on 30 tasks for the gate to detect a halving (--detectable 0.5).
+EPOCHS = 32
+
+
+def read_inputs(paths: list[Path]):
+    return scored(read_runs(paths))
 
 
 def write(
-    path: Path, true_p50: float, *, seed: int, epochs: int = 4, model: str | None = None
+    path: Path, true_p50: float, *, seed: int, epochs: int = EPOCHS, model: str | None = None
 ) -> Path:
     records = simulate_records(
         SUITE.variants,
@@ -75,7 +81,8 @@ def test_tiny_sample_refuses_to_judge(tmp_path: Path, base: Path) -> None:
 
 def test_small_drop_within_max_drop_passes(tmp_path: Path, base: Path) -> None:
     worse = write(tmp_path / "worse.jsonl", 10.0, seed=2)
-    result = run_gate(base, worse, "--json", "--max-drop", "0.99")
+    # --detectable 1: a drop of 99% is all this policy can catch, so the power check is off.
+    result = run_gate(base, worse, "--json", "--max-drop", "0.99", "--detectable", "1")
     assert result.exit_code == 0, result.output
     assert "within the allowed 99%" in json.loads(result.stdout)["reasons"][0]
 
@@ -219,3 +226,78 @@ def test_fisher_matches_scipy(b_wins: int, b_runs: int, c_wins: int, c_runs: int
     better = gate.fisher_one_sided(b_wins, b_runs, c_wins, c_runs, worse=False)
     assert worse == pytest.approx(fisher_exact(table, alternative="greater")[1])
     assert better == pytest.approx(fisher_exact(table, alternative="less")[1])
+
+
+def test_underpowered_comparison_cannot_judge_instead_of_passing(tmp_path: Path) -> None:
+    # A quarter of the baseline's horizon, but only 3 attempts per task: the data cannot see a
+    # halving, so the gate must not pass.
+    base = write(tmp_path / "base.jsonl", 60.0, seed=1, epochs=3)
+    worse = write(tmp_path / "worse.jsonl", 40.0, seed=2, epochs=3)
+    junit, md = tmp_path / "gate.xml", tmp_path / "gate.md"
+    result = run_gate(base, worse, "--json", "--junit", str(junit), "--markdown", str(md))
+    assert result.exit_code == 2, result.output
+    out = json.loads(result.stdout)
+    assert out["verdict"] == "inconclusive" and out["exit_code"] == 2
+    assert out["reasons"][0].startswith("cannot judge: this data can only detect drops larger ")
+    assert "epochs (now 3) would detect 50%" in out["reasons"][0]
+    assert out["power"]["detectable_drop"] > 0.5 and out["power"]["epochs_needed"] > 3
+    assert ET.parse(junit).getroot().find("testcase/error") is not None
+    assert md.read_text().startswith("## rsibench gate: ⚠️ cannot judge")
+    # Accepting a coarser resolution makes the same data judge (here: pass).
+    assert run_gate(base, worse, "--detectable", "0.99").exit_code == 0
+
+
+def test_every_verdict_states_the_detectable_drop(tmp_path: Path, base: Path) -> None:
+    for horizon, code in ((60.0, 0), (10.0, 1)):
+        cand = write(tmp_path / f"c{horizon:g}.jsonl", horizon, seed=3)
+        result = run_gate(base, cand)
+        assert result.exit_code == code, result.output
+        assert "Smallest drop this data can detect:" in result.output
+
+
+def test_detectable_drop_shrinks_with_epochs(tmp_path: Path) -> None:
+    found = []
+    for epochs in (3, 12, 48):
+        b = read_inputs([write(tmp_path / f"b{epochs}.jsonl", 60.0, seed=1, epochs=epochs)])
+        c = read_inputs([write(tmp_path / f"c{epochs}.jsonl", 60.0, seed=2, epochs=epochs)])
+        found.append(gate.compare(b, c, gate.Policy(bootstrap=300)).power.detectable)
+    assert found[0] > found[1] > found[2]
+
+
+def test_plan_finds_the_epochs_for_a_drop() -> None:
+    args = ["--drop", "0.75", "--synthetic", "30", "--seeds", "6", "--bootstrap", "100"]
+    result = CliRunner().invoke(plan_cmd, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["tasks"] == 30 and out["epochs"] is not None
+    last = out["steps"][-1]
+    assert last["epochs"] == out["epochs"] and last["power"] >= 0.8
+    assert all(s["power"] < 0.8 for s in out["steps"][:-1])
+
+
+def doc_commands(path: Path) -> list[tuple[list[str], int]]:
+    """Each `rsibench ...` line of the fenced examples in a doc, with the exit status its
+    comment promises (0 when it promises none)."""
+    import re
+    import shlex
+
+    found = []
+    for block in re.findall(r"```\n(.*?)```", path.read_text(), flags=re.S):
+        for line in block.splitlines():
+            command, _, comment = line.partition("#")
+            if not command.startswith("rsibench ") or "[" in command or "results/" in command:
+                continue
+            status = re.match(r"\s*exit (\d)", comment)
+            found.append((shlex.split(command)[1:], int(status.group(1)) if status else 0))
+    return found
+
+
+def test_the_examples_in_docs_gate_md_do_what_they_say(tmp_path: Path) -> None:
+    from rsibench.cli import main
+
+    commands = doc_commands(Path(__file__).parents[1] / "docs" / "gate.md")
+    assert sum(1 for args, _ in commands if args[0] == "gate") >= 2
+    for args, status in commands:
+        args = [a.replace("/tmp/", f"{tmp_path}/") for a in args]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == status, f"rsibench {' '.join(args)}:\n{result.output}"

@@ -14,8 +14,10 @@ from sklearn.linear_model import LogisticRegression
 
 from rsibench import horizon as hz
 from rsibench.cli_stats import horizon as horizon_cmd
-from rsibench.records import append_records
+from rsibench.records import RecordError, append_records, as_runs, read_runs, scored
 from rsibench.simulate import simulate_records, synthetic_suite
+
+METR_FIXTURE = Path(__file__).parent / "fixtures" / "metr" / "runs.jsonl"
 
 
 def runs(rows: list[tuple[str, str, float, bool]], model: str = "m") -> pd.DataFrame:
@@ -140,8 +142,8 @@ def test_weighting_formulas() -> None:
 
 def test_weights_sum_to_one_per_model() -> None:
     df = frame(simulated({"x": 10.0, "y": 100.0}))
-    w = hz.run_weights(df)
-    assert w.groupby(df["model"]).sum().tolist() == pytest.approx([1.0, 1.0])
+    w = pd.Series(hz.run_weights(df))
+    assert w.groupby(df["model"].to_numpy()).sum().tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_given_weight_column_is_used() -> None:
@@ -275,8 +277,9 @@ def test_family_and_task_draws_are_shared_across_models() -> None:
 
 def test_by_category() -> None:
     df = frame(simulated({"m": 30.0}, n_tasks=40))
-    result = hz.estimate_horizons(df, bootstrap=20, by_category=True)
-    cats = sorted(m.category for m in result.models)
+    df["category"] = pd.DataFrame(simulated({"m": 30.0}, n_tasks=40))["category"]
+    result = hz.estimate_horizons(df, bootstrap=20, by="category")
+    cats = sorted(m.group for m in result.models)
     assert cats == sorted(df["category"].unique())
     assert sum(m.runs for m in result.models) == len(df)
     assert set(result.draws) == {f"m [{c}]" for c in cats}
@@ -300,6 +303,10 @@ def metr_line(**fields) -> str:
     return json.dumps({k: v for k, v in base.items() if v is not None})
 
 
+def read(paths: list[Path], fmt: str = "rsibench"):
+    return scored(read_runs(paths, fmt))
+
+
 def test_read_metr_format(tmp_path: Path) -> None:
     path = tmp_path / "runs.jsonl"
     path.write_text(
@@ -312,8 +319,8 @@ def test_read_metr_format(tmp_path: Path) -> None:
                 metr_line(
                     run_id="r3",
                     alias=None,
-                    task_id="fam_b/t",
-                    task_family="fam_b",
+                    task_id="ai_rd_fix_embedding/main",
+                    task_family="ai_rd_fix_embedding",
                     human_minutes=60,
                     invsqrt_task_weight=0.5,
                     equal_task_weight=0.1,
@@ -322,23 +329,24 @@ def test_read_metr_format(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    df = hz.read_inputs([path], fmt="metr")
-    assert df["model"].tolist() == ["Model X", "Model X", "lab/model-x"]
-    assert df["family"].tolist() == ["fam_a", "fam_a", "fam_b"]
-    assert df["category"].tolist() == ["HCAST"] * 3
-    assert df["success"].tolist() == [True, False, True]
-    assert df["weight"].tolist() == [0.25, 0.25, 0.5]
-    assert hz.read_inputs([path], fmt="metr", weighting="equal")["weight"].tolist() == [
-        0.5,
-        0.5,
-        0.1,
-    ]
+    runs = read([path], fmt="metr")
+    assert runs["model"].tolist() == ["Model X", "Model X", "lab/model-x"]
+    assert runs["task_id"].tolist()[2] == "ai_rd_fix_embedding/main"  # METR's ids are accepted
+    assert runs["family"].tolist() == ["fam_a", "fam_a", "ai_rd_fix_embedding"]
+    assert runs["task_source"].tolist() == ["HCAST"] * 3
+    assert "category" not in runs  # METR's file has none: --by category must say so
+    assert runs["success"].tolist() == [True, False, True]
+    assert runs["invsqrt_task_weight"].tolist() == [0.25, 0.25, 0.5]
+    # METR's weight column for the weighting asked for is used as given.
+    invsqrt = hz.estimate_horizons(runs, bootstrap=0, weighting="invsqrt").models
+    equal = hz.estimate_horizons(runs, bootstrap=0, weighting="equal").models
+    assert [m.runs for m in invsqrt] == [2, 1] and [m.runs for m in equal] == [2, 1]
 
 
 def test_metr_weights_recomputed_when_absent(tmp_path: Path) -> None:
     path = tmp_path / "runs.jsonl"
     path.write_text(metr_line() + "\n" + metr_line(run_id="r2", score_binarized=0) + "\n")
-    assert "weight" not in hz.read_inputs([path], fmt="metr")
+    assert "invsqrt_task_weight" not in read([path], fmt="metr")
 
 
 @pytest.mark.parametrize(
@@ -354,23 +362,61 @@ def test_metr_weights_recomputed_when_absent(tmp_path: Path) -> None:
 def test_bad_metr_input_names_file_line_and_field(tmp_path: Path, line: str, message: str) -> None:
     path = tmp_path / "runs.jsonl"
     path.write_text(metr_line() + "\n" + line + "\n")
-    with pytest.raises(hz.InputError, match=message):
-        hz.read_inputs([path], fmt="metr")
+    with pytest.raises(RecordError, match=message):
+        read([path], fmt="metr")
 
 
 def test_read_rsibench_records_leaves_out_errored_runs(tmp_path: Path) -> None:
     records = simulated({"m": 30.0}, n_tasks=6, epochs=1)
     records[0] = {**records[0], "error": "scorer crashed", "success": False}
     append_records(tmp_path / "runs" / "a.jsonl", records)
-    df = hz.read_inputs([tmp_path / "runs"])
-    assert len(df) == len(records) - 1
-    assert df.attrs["excluded_errors"] == 1
-    assert list(df.columns) == hz.COLUMNS
+    runs = read([tmp_path / "runs"])
+    assert len(runs) == len(records) - 1
+    assert runs.attrs["excluded_errors"] == 1
+    assert set(hz.COLUMNS) <= set(runs.names)
 
 
 def test_empty_directory_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(hz.InputError, match="no \\*.jsonl files"):
-        hz.read_inputs([tmp_path])
+    with pytest.raises(RecordError, match="no \\*.jsonl files"):
+        read([tmp_path])
+
+
+def test_by_names_the_missing_column_and_those_available() -> None:
+    runs = read([METR_FIXTURE], fmt="metr")
+    with pytest.raises(RecordError) as err:
+        hz.estimate_horizons(runs, bootstrap=0, by="category")
+    assert str(err.value) == (
+        "--by category: these runs (metr format) have no column 'category' to group by; the "
+        "columns available are: family, human_source, scaffold, task_source, task_version"
+    )
+    by_source = hz.estimate_horizons(runs, bootstrap=0, by="task_source")
+    assert {m.group for m in by_source.models} == {"HCAST", "RE-Bench", "SWAA"}
+
+
+def test_judgement_gap_recovers_simulated_horizons() -> None:
+    suite = synthetic_suite(n_tasks=64, family_size=4)
+    records = simulate_records(
+        suite.variants,
+        horizon=64.0,
+        horizon_by={"research-judgement": 8.0},
+        suite_version=suite.version,
+        epochs=8,
+        seed=3,
+        model="m",
+    )
+    runs = as_runs(pd.DataFrame(records))
+    (gap,) = hz.judgement_gaps(runs, bootstrap=300, seed=1)
+    assert gap.model == "m"
+    assert gap.execution_categories == ["debugging", "kernel-optimisation", "toy-model"]
+    assert gap.ratio_ci[0] < 8 / 64 < gap.ratio_ci[1]  # the true ratio
+    assert gap.ratio_ci[1] < 1  # the gap is seen
+    np.testing.assert_allclose(np.nanpercentile(gap.draws, [2.5, 97.5]), gap.ratio_ci, rtol=1e-12)
+
+
+def test_no_gap_without_research_judgement_runs() -> None:
+    records = simulated({"m": 30.0})
+    no_judging = [r for r in records if r["category"] != "research-judgement"]
+    assert hz.judgement_gaps(pd.DataFrame(no_judging), bootstrap=0) == []
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -395,6 +441,12 @@ def test_cli_json(tmp_path: Path) -> None:
         "slope",
         "intercept",
         "lower_bound",
+        "task_minutes_range",
+        "below_range",
+    }
+    assert out["judgement_gap"] == [] or {g["model"] for g in out["judgement_gap"]} <= {
+        "fast",
+        "slow",
     }
     for m in out["models"]:
         assert set(m) == keys

@@ -33,7 +33,7 @@ def horizon(
     defined = p50 is not None and p50 > 0 and not lower_bound
     return ModelHorizon(
         model=model,
-        category=category,
+        group=category,
         p50=p50,
         p80=None if p50 is None else p50 / 4,
         p50_ci=(p50 / 2, p50 * 2) if defined else None,
@@ -66,7 +66,7 @@ def simulated_runs(path: Path) -> pd.DataFrame:
         for r in records:
             r["total_tokens"], r["cost_usd"] = 1000, 0.25
         append_records(path, records)
-    return read_runs([path])
+    return read_runs([path]).to_pandas()
 
 
 def model_infos() -> dict[str, ModelInfo]:

@@ -49,12 +49,22 @@ def record(i: int = 0, **over) -> dict:
     return rec
 
 
-def test_round_trip_to_dataframe(tmp_path: Path):
+def test_round_trip_to_columns_and_dataframe(tmp_path: Path):
     path = tmp_path / "runs" / "m.jsonl"
     assert append_records(path, [record(0), record(1, success=False)]) == 2
-    df = read_runs([tmp_path / "runs"])
-    assert list(df["run_id"]) == ["run-0", "run-1"]
+    runs = read_runs([tmp_path / "runs"])
+    assert list(runs["run_id"]) == ["run-0", "run-1"]
+    assert runs["success"].dtype == bool and runs["human_minutes"][0] == 4.0
+    df = runs.to_pandas()
     assert df["success"].dtype == bool and df["human_minutes"].iloc[0] == 4.0
+    assert df["limits_hit"].tolist() == [[], []]
+
+
+def test_the_same_attempt_twice_counts_once(tmp_path: Path):
+    path = tmp_path / "m.jsonl"
+    append_records(path, [record(0, success=False), record(0), record(1)])
+    runs = read_runs([path])
+    assert list(runs["run_id"]) == ["run-0", "run-1"] and runs["success"].all()
 
 
 def test_invalid_record_is_refused_and_nothing_is_written(tmp_path: Path):
@@ -71,8 +81,31 @@ def test_corrupt_line_names_file_and_line(tmp_path: Path):
     append_records(path, [record(0)])
     with path.open("a") as f:
         f.write('{"run_id": "half')
-    with pytest.raises(RecordError, match=rf"{path}:2: not a JSON object"):
+    with pytest.raises(RecordError, match=rf"{path}:2: truncated last line"):
         load_records(path)
+
+
+def test_truncated_last_line_is_named_and_can_be_skipped(tmp_path: Path):
+    path = tmp_path / "m.jsonl"
+    append_records(path, [record(0), record(1)])
+    with path.open("a") as f:
+        f.write('{"run_id": "half')  # a writer killed mid-line
+    with pytest.raises(RecordError) as err:
+        read_runs([path])
+    assert str(err.value) == (
+        f"{path}:3: truncated last line (the file ends mid-record, as when a writer is "
+        "killed); delete that line, or pass --skip-invalid to proceed without it"
+    )
+    runs = read_runs([path], skip_invalid=True)
+    assert len(runs) == 2 and runs.attrs["skipped"] == [str(err.value)]
+
+
+def test_a_bad_line_in_the_middle_is_not_called_truncated(tmp_path: Path):
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps(record(0)) + "\n{oops\n" + json.dumps(record(1)) + "\n")
+    with pytest.raises(RecordError, match=rf"{path}:2: not a JSON object .*--skip-invalid"):
+        read_runs([path])
+    assert len(read_runs([path], skip_invalid=True)) == 2
 
 
 def test_wrong_field_names_file_line_and_field(tmp_path: Path):

@@ -25,7 +25,7 @@ LOOP_MINUTES = 2000 * 60
 def horizon(model: str, p50: float | None, *, lower_bound: bool = False) -> ModelHorizon:
     return ModelHorizon(
         model=model,
-        category=None,
+        group=None,
         p50=p50,
         p80=None if p50 is None else p50 / 4,
         p50_ci=None,

@@ -1,4 +1,9 @@
-"""The `rsibench` command line."""
+"""The `rsibench` command line.
+
+Start-up matters (labs call it in CI, users call `--help`): this module imports only click and
+rich; inspect-ai, Docker and the suite are imported inside the commands that use them, and the
+analysis commands (``cli_stats``, ``cli_report``) import neither.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,27 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from inspect_ai._util.error import PrerequisiteError
 from rich.console import Console
 from rich.table import Table
 
-from rsibench.engine import DockerUnavailable
-from rsibench.images import ImageError
-from rsibench.records import RecordError
-from rsibench.suite import Suite, SuiteError, load_suite
+if TYPE_CHECKING:
+    from rsibench.suite import Suite
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: Errors whose message already names what is wrong and the fix, by class name, so that catching
+#: them imports nothing: DockerUnavailable, ImageError, RecordError and inspect's
+#: PrerequisiteError (a model provider's package or API key is missing; inspect keeps the class
+#: in a private module).
+KNOWN_ERRORS = {"DockerUnavailable", "ImageError", "RecordError", "PrerequisiteError"}
+
+
+def _known(e: BaseException) -> bool:
+    return any(cls.__name__ in KNOWN_ERRORS for cls in type(e).__mro__)
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,22 +43,32 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except SuiteError as e:
-            err_console.print(f"[red]The suite has {len(e.problems)} problem(s):[/red]")
-            for p in e.problems:
-                err_console.print(f"  - {p}", markup=False, highlight=False)
-            sys.exit(2)
-        except (DockerUnavailable, ImageError, RecordError) as e:
-            err_console.print(f"[red]error:[/red] {e}", highlight=False)
-            sys.exit(2)
-        except PrerequisiteError as e:  # inspect: a model provider's package or key is missing
-            err_console.print(f"[red]error:[/red] {e}", highlight=False)
-            sys.exit(2)
+        except Exception as e:
+            if any(cls.__name__ == "SuiteError" for cls in type(e).__mro__):
+                problems = getattr(e, "problems", [str(e)])
+                err_console.print(f"[red]The suite has {len(problems)} problem(s):[/red]")
+                for p in problems:
+                    err_console.print(f"  - {p}", markup=False, highlight=False)
+                sys.exit(2)
+            if _known(e):
+                err_console.print(f"[red]error:[/red] {e}", highlight=False)
+                sys.exit(2)
+            raise
 
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The main group; keeps the arguments as given, for outputs that record how they were
+    made (the leaderboard's provenance)."""
+
+    def make_context(self, info_name: str | None, args: list[str], **extra: Any) -> click.Context:
+        ctx = super().make_context(info_name, list(args), **extra)
+        ctx.meta["rsibench.argv"] = list(args)
+        return ctx
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rsibench")
 def main() -> None:
     """rsibench: time horizons for autonomous AI R&D."""
@@ -57,6 +79,8 @@ def main() -> None:
 @friendly_errors
 def list_cmd(as_json: bool) -> None:
     """List the suite's task variants."""
+    from rsibench.suite import load_suite
+
     suite = load_suite()
     rows = [
         {"id": v.task_id, **v.record_fields(), "image": v.family.image, "summary": v.family.summary}
@@ -162,6 +186,12 @@ def _run(
     from rsibench.harness import RunInterrupted, run_suite
 
     variants = suite.select(patterns)
+    # Checked before any image is built or sandbox started: a paid run must not end in a
+    # traceback because of a typo.
+    if model is not None:
+        _check_model(model)
+    if records_dir is not None:
+        _check_writable(records_dir, "--records-dir")
     try:
         outcomes = run_suite(
             suite,
@@ -180,6 +210,38 @@ def _run(
         _print_summary(f"{o.run.name}: {len(o.records)} attempt(s)", o.records)
         console.print(f"records: {o.records_file}", highlight=False)
     return outcomes
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def _check_model(model: str) -> None:
+    """inspect must know the model's provider (a missing package or key raises inspect's
+    PrerequisiteError, which friendly_errors reports)."""
+    from inspect_ai.model import get_model
+
+    try:
+        get_model(model)
+    except ValueError as e:
+        _fail(
+            f"--model {model}: {e} Give an inspect model string, provider/model, e.g. "
+            "anthropic/claude-sonnet-4-5, openai/gpt-4o or vllm/<path>"
+        )
+
+
+def _check_writable(folder: Path, option: str) -> None:
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        _fail(
+            f"{option} {folder}: cannot write there ({e.strerror or e}); choose a writable folder"
+        )
 
 
 def _validation(outcomes: list, expected: list[str], epochs: int) -> tuple[int, int]:
@@ -262,6 +324,8 @@ def run(
     records_dir: Path | None,
 ) -> None:
     """Run the suite in Docker sandboxes and record every attempt."""
+    from rsibench.suite import load_suite
+
     if model is None:
         _validate(patterns, epochs, max_samples, log_dir, records_dir)
     outcomes = _run(load_suite(), patterns, model, epochs, max_samples, log_dir, records_dir)
@@ -295,6 +359,7 @@ def _validate(
     check and exit 1 if any failed. A whole-suite validation saves its timings."""
     from rsibench import coverage
     from rsibench.rules import family_problems
+    from rsibench.suite import load_suite
 
     started = time.monotonic()
     suite = load_suite()
@@ -339,7 +404,7 @@ def new(name: str, source: str | None) -> None:
     """Start a task family in tasks/CATEGORY/FAMILY, from a template (or a copy of another
     family) with TODO(rsibench) markers that `rsibench validate` reports until they are done."""
     from rsibench import scaffold
-    from rsibench.suite import find_root
+    from rsibench.suite import SuiteError, find_root, load_suite
 
     root = find_root()
     if source:
@@ -376,6 +441,7 @@ def suite_stats(as_json: bool, validation: Path | None) -> None:
     """Variants and families per category and per log2 bucket of human minutes, estimates
     against baselines, scoring time per family, and the last whole-suite validation time."""
     from rsibench import coverage
+    from rsibench.suite import load_suite
 
     suite = load_suite()
     saved = coverage.load_validation(
@@ -481,10 +547,13 @@ def cleanup() -> None:
 def _register_analysis() -> None:
     # Analysis commands live beside the statistics they drive; they need no Docker.
     from rsibench.cli_report import leaderboard, trend
-    from rsibench.cli_stats import gate, horizon, simulate
+    from rsibench.cli_stats import gate, horizon, plan, simulate
 
-    for command in (horizon, trend, leaderboard, simulate, gate):
+    for command in (horizon, trend, leaderboard, simulate, gate, plan):
         main.add_command(command)
 
 
 _register_analysis()
+
+if __name__ == "__main__":
+    main()

@@ -22,27 +22,21 @@ the objective of the run-level fit.
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from rsibench.records import RecordError, expand_paths, read_runs
+from rsibench.records import METR_WEIGHT_COLUMNS, RecordError, Runs, as_runs, check_group_column
 
 WEIGHTINGS = ("invsqrt", "equal")
-FORMATS = ("rsibench", "metr")
 DEFAULT_REGULARIZATION = 1e-5
 DEFAULT_BOOTSTRAP = 1000
 CI_PERCENTILES = (2.5, 97.5)
-#: METR's own weight columns in its public runs.jsonl, used when present.
-METR_WEIGHT_COLUMNS = {"invsqrt": "invsqrt_task_weight", "equal": "equal_task_weight"}
-COLUMNS = ["model", "task_id", "family", "category", "human_minutes", "success"]
+#: The columns the fit needs (``records.read_runs`` and ``records.scored`` give them).
+COLUMNS = ["model", "task_id", "family", "human_minutes", "success"]
 
 # Bootstrap draws are fitted in chunks of about this many (draw, model, task) cells, to bound
 # memory; the random stream does not depend on the chunking.
@@ -55,17 +49,19 @@ class InputError(RecordError):
 
 @dataclass
 class ModelHorizon:
-    """One model's (or one model-and-category's) horizons.
+    """One model's horizons, or one model's on one group of tasks (``--by``, e.g. a category).
 
     ``p50``/``p80`` are in human minutes. They are 0 when the model never succeeded, the longest
     task's length with ``lower_bound`` True when it always succeeded, and None when the fitted
     success curve does not fall with task length (slope >= 0), where no horizon is defined.
     ``p50_ci``/``p80_ci`` are 95% hierarchical-bootstrap intervals (None without bootstrap).
-    ``success_rate`` is the unweighted fraction of runs that succeeded.
+    ``success_rate`` is the unweighted fraction of runs that succeeded. ``min_minutes`` and
+    ``max_minutes`` are the shortest and longest task attempted: a horizon outside them is an
+    extrapolation.
     """
 
     model: str
-    category: str | None
+    group: str | None  # the value of the --by column (e.g. a category); None: every task
     p50: float | None
     p80: float | None
     p50_ci: tuple[float, float] | None
@@ -76,13 +72,24 @@ class ModelHorizon:
     success_rate: float
     slope: float | None
     intercept: float | None
+    min_minutes: float = math.nan
+    max_minutes: float = math.nan
     #: bootstrap draws in which this model's horizon was undefined (left out of the interval)
     undefined_draws: int = 0
 
     @property
     def key(self) -> str:
         """The key of this entry in ``HorizonResult.draws``."""
-        return self.model if self.category is None else f"{self.model} [{self.category}]"
+        return self.model if self.group is None else unit_key(self.model, self.group)
+
+    @property
+    def below_range(self) -> bool:
+        """The p50 lies below the shortest task attempted: a number the data cannot place."""
+        return self.p50 is not None and self.p50 < self.min_minutes
+
+
+def unit_key(model: str, group: str | None) -> str:
+    return model if group is None else f"{model} [{group}]"
 
 
 @dataclass
@@ -96,6 +103,7 @@ class HorizonResult:
     models: list[ModelHorizon]
     draws: dict[str, np.ndarray]
     draws_p80: dict[str, np.ndarray] = field(default_factory=dict)
+    by: str | None = None  # the column the fits were split on
 
 
 def logistic_curve(t_minutes: Any, intercept: float, slope: float) -> np.ndarray:
@@ -125,112 +133,28 @@ def format_minutes(minutes: float | None) -> str:
     return f"{minutes / (24 * 60):.3g} d"
 
 
-# ---------------------------------------------------------------------------------------------
-# Inputs
+def horizon_text(value: float | None, ci: tuple[float, float] | None, lower_bound: bool) -> str:
+    """'41 min [29–57 min]', '≥ 16 h' for a lower bound, '—' when undefined."""
+    if value is None:
+        return "—"
+    text = ("≥ " if lower_bound else "") + format_minutes(value)
+    # An interval around a lower bound would suggest a precision the data do not have, and one
+    # of zero width (a model that never succeeded) says nothing.
+    if ci is not None and not lower_bound and ci[0] < ci[1]:
+        text += f" [{interval_text(*ci)}]"
+    return text
 
 
-def read_inputs(
-    paths: Sequence[Path | str], fmt: str = "rsibench", weighting: str = "invsqrt"
-) -> pd.DataFrame:
-    """Runs from files or directories of ``*.jsonl``, normalised to one row per attempt.
-
-    Columns: ``model, task_id, family, category, human_minutes, success`` and, for METR files
-    that carry weight columns, ``weight`` (METR's column for ``weighting``).
-
-    ``fmt="rsibench"``: our run records (validated against the schema). Attempts that could not
-    be scored (``error`` set: a crashed sample or scorer) say nothing about the model and are left
-    out; how many is in ``df.attrs["excluded_errors"]``.
-    ``fmt="metr"``: METR's public ``runs.jsonl`` (``task_id``, ``task_family``, ``alias`` or
-    ``model``, ``score_binarized``, ``human_minutes``; ``task_source`` becomes the category).
-
-    Raises InputError (a RecordError) naming the file, line and field of anything unusable.
-    """
-    if fmt not in FORMATS:
-        raise InputError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
-    if weighting not in WEIGHTINGS:
-        raise InputError(f"--weighting {weighting}: unknown; use one of {', '.join(WEIGHTINGS)}")
-    files = expand_paths(paths)
-    where = " ".join(str(p) for p in paths)
-    if not files:
-        raise InputError(f"{where}: no *.jsonl files; run the suite first or pass record files")
-    if fmt == "metr":
-        df = pd.concat([_read_metr_file(f, weighting) for f in files], ignore_index=True)
-        if "run_id" in df:
-            # The same run listed twice (files concatenated twice) must not count twice.
-            df = df.drop_duplicates(subset="run_id", keep="last").drop(columns="run_id")
-        df.attrs["excluded_errors"] = 0
-    else:
-        runs = read_runs(files)
-        errored = runs["error"].notna()
-        df = runs.loc[~errored, COLUMNS].reset_index(drop=True)
-        df.attrs["excluded_errors"] = int(errored.sum())
-    if df.empty:
-        raise InputError(f"{where}: no usable runs (every file is empty or every run errored)")
-    return df
-
-
-def _read_metr_file(path: Path, weighting: str) -> pd.DataFrame:
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read METR runs: {e.strerror or e}") from e
-    weight_col = METR_WEIGHT_COLUMNS[weighting]
-    rows: list[dict[str, Any]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        at = f"{path}:{lineno}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{at}: not a JSON object ({e.msg}); fix or delete that line") from e
-        if not isinstance(rec, dict):
-            raise InputError(f"{at}: not a JSON object; each line must be one run")
-        model = rec.get("alias") or rec.get("model")
-        if not isinstance(model, str) or not model:
-            raise InputError(f"{at}: alias/model: missing; METR runs need the model's name")
-        row: dict[str, Any] = {"model": model}
-        for src, dst in (("task_id", "task_id"), ("task_family", "family")):
-            value = rec.get(src)
-            if not isinstance(value, str) or not value:
-                raise InputError(f"{at}: {src}: missing or not a string; every run needs it")
-            row[dst] = value
-        row["category"] = rec.get("task_source")
-        row["human_minutes"] = _positive_number(rec.get("human_minutes"), f"{at}: human_minutes")
-        score = rec.get("score_binarized")
-        if isinstance(score, bool) or score in (0, 1):
-            row["success"] = bool(score)
-        else:
-            raise InputError(
-                f"{at}: score_binarized: {score!r}; must be 0 or 1 (binarise continuous scores "
-                "against the task's threshold first)"
-            )
-        if weight_col in rec:
-            row["weight"] = _positive_number(rec[weight_col], f"{at}: {weight_col}", zero_ok=True)
-        if "run_id" in rec:
-            row["run_id"] = str(rec["run_id"])
-        rows.append(row)
-    df = pd.DataFrame(rows)
-    if "weight" in df and df["weight"].isna().any():
-        line = int(np.flatnonzero(df["weight"].isna().to_numpy())[0]) + 1
-        raise InputError(
-            f"{path}: {weight_col}: present on some runs but not on run {line}; "
-            "give it on every run or on none (then weights are recomputed)"
-        )
-    return df
-
-
-def _positive_number(value: Any, where: str, zero_ok: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not zero_ok):
-        need = "a non-negative" if zero_ok else "a positive"
-        raise InputError(f"{where}: {value!r}; must be {need} number")
-    return float(value)
+def interval_text(lo: float, hi: float) -> str:
+    """'8.2–16 min' when both ends share a unit, '30 min – 1.5 h' otherwise."""
+    a, b = format_minutes(lo), format_minutes(hi)
+    a_number, _, a_unit = a.rpartition(" ")
+    return f"{a_number}–{b}" if a_number and a_unit == b.rpartition(" ")[2] else f"{a} – {b}"
 
 
 # ---------------------------------------------------------------------------------------------
 # Design: the runs reduced to per-(unit, task) counts, where a unit is a model or a
-# (model, category) pair.
+# (model, group) pair.
 
 
 @dataclass
@@ -247,56 +171,65 @@ class _Design:
     run_task: np.ndarray  # (runs,) task of each row of the input
 
 
-def _design(df: pd.DataFrame, weighting: str, by_category: bool) -> _Design:
+def _design(data: Any, weighting: str, by: str | None) -> _Design:
     if weighting not in WEIGHTINGS:
         raise InputError(f"weighting {weighting!r}: unknown; use one of {', '.join(WEIGHTINGS)}")
-    missing = [c for c in COLUMNS if c not in df]
+    runs = as_runs(data)
+    missing = [c for c in COLUMNS if c not in runs]
     if missing:
-        raise InputError(f"runs: missing column(s) {', '.join(missing)}; use read_inputs()")
-    if df.empty:
+        raise InputError(f"runs: missing column(s) {', '.join(missing)}; use records.read_runs()")
+    if not len(runs):
         raise InputError("runs: no runs to analyse")
-    need = ["model", "task_id", "family", "human_minutes", "success"]
-    if by_category:
-        need.append("category")
-    for col in need:
-        if df[col].isna().any():
-            raise InputError(f"runs: {col}: empty on {int(df[col].isna().sum())} run(s)")
-    if (df["human_minutes"] <= 0).any():
+    if by is not None:
+        check_group_column(runs, by)
+    for col in COLUMNS:
+        empty = runs.missing(col)
+        if empty.any():
+            raise InputError(f"runs: {col}: empty on {int(empty.sum())} run(s)")
+    minutes_of_run = runs["human_minutes"].astype(float)
+    if (minutes_of_run <= 0).any():
         raise InputError("runs: human_minutes: must be positive on every run")
 
-    per_task = df.groupby("task_id").agg(
-        minutes=("human_minutes", "nunique"), families=("family", "nunique")
+    task_ids, first, k_idx = np.unique(
+        runs["task_id"].astype(str), return_index=True, return_inverse=True
     )
-    for col, what in (("minutes", "human_minutes"), ("families", "family")):
-        bad = per_task.index[per_task[col] > 1]
-        if len(bad):
-            values = sorted(df.loc[df["task_id"] == bad[0], what].astype(str).unique())
-            raise InputError(
-                f"runs: task {bad[0]} has {what} {' and '.join(values)} in different runs; "
-                "records of different suite versions disagree, analyse one version at a time"
+    family_names, fam_of_run = np.unique(runs["family"].astype(str), return_inverse=True)
+    for values, what in ((minutes_of_run, "human_minutes"), (fam_of_run, "family")):
+        lo = np.full(task_ids.size, np.inf)
+        hi = np.full(task_ids.size, -np.inf)
+        np.minimum.at(lo, k_idx, values)
+        np.maximum.at(hi, k_idx, values)
+        bad = np.flatnonzero(lo != hi)
+        if bad.size:
+            task = task_ids[bad[0]]
+            seen = values[k_idx == bad[0]]
+            shown = family_names[seen.astype(int)] if what == "family" else seen
+            listed = " and ".join(
+                sorted({str(v) if what == "family" else str(float(v)) for v in shown})
             )
+            raise InputError(
+                f"runs: task {task} has {what} {listed} in different runs; records of "
+                "different suite versions disagree, analyse one version at a time"
+            )
+    minutes = minutes_of_run[first]
+    family_codes = fam_of_run[first]
+    family_members = [np.flatnonzero(family_codes == f) for f in range(family_names.size)]
 
-    tasks = df.drop_duplicates("task_id").set_index("task_id").sort_index()
-    task_ids = list(tasks.index)
-    minutes = tasks["human_minutes"].to_numpy(dtype=float)
-    family_codes, family_names = pd.factorize(tasks["family"], sort=True)
-    family_members = [np.flatnonzero(family_codes == f) for f in range(len(family_names))]
-
-    unit_cols = ["model", "category"] if by_category else ["model"]
-    grouped = df.groupby(unit_cols, sort=True)
-    u_idx = grouped.ngroup().to_numpy()
-    # size()'s index lists the groups in ngroup() order.
-    keys = grouped.size().index
-    units = [(str(m), str(c)) for m, c in keys] if by_category else [(str(m), None) for m in keys]
-    k_idx = pd.Index(task_ids).get_indexer(df["task_id"])
-    shape = (len(units), len(task_ids))
+    models = runs["model"].astype(str)
+    # "\x1f" sorts before any printable character, so keys sort as (model, group) pairs (not
+    # "\0": numpy strips trailing NULs from its strings).
+    keys = models if by is None else np.char.add(np.char.add(models, "\x1f"), runs[by].astype(str))
+    unit_keys, u_idx = np.unique(keys, return_inverse=True)
+    units = [(str(k), None) if by is None else tuple(str(k).split("\x1f", 1)) for k in unit_keys]
+    shape = (len(units), task_ids.size)
     n = np.zeros(shape)
     s = np.zeros(shape)
     np.add.at(n, (u_idx, k_idx), 1)
-    np.add.at(s, (u_idx, k_idx), df["success"].to_numpy(dtype=float))
+    np.add.at(s, (u_idx, k_idx), runs["success"].astype(float))
 
-    if "weight" in df and df["weight"].notna().any():
-        w = _given_weights(df, u_idx, k_idx, shape)
+    given = "weight" if "weight" in runs else METR_WEIGHT_COLUMNS[weighting]
+    if given in runs and not runs.missing(given).all():
+        w = _given_weights(runs, given, u_idx, k_idx, shape)
     else:
         w = np.zeros(shape)
         ran = n > 0
@@ -307,33 +240,39 @@ def _design(df: pd.DataFrame, weighting: str, by_category: bool) -> _Design:
                 w[:, members] /= np.sqrt(np.maximum(tasks_in_family, 1))
     totals = (n * w).sum(axis=1)
     if np.any(totals <= 0):
-        model, category = units[int(np.flatnonzero(totals <= 0)[0])]
+        model, group = units[int(np.flatnonzero(totals <= 0)[0])]
         raise InputError(
             f"runs: weight: zero on every run of {model}"
-            + (f" in {category}" if category else "")
+            + (f" in {group}" if group else "")
             + "; nothing to fit"
         )
     w /= totals[:, None]
     return _Design(
-        units, task_ids, minutes, np.log2(minutes), family_members, n, s, w, u_idx, k_idx
-    )
+        units, [str(t) for t in task_ids], minutes, np.log2(minutes), family_members, n, s, w,
+        u_idx, k_idx,
+    )  # fmt: skip
 
 
-def run_weights(
-    df: pd.DataFrame, weighting: str = "invsqrt", by_category: bool = False
-) -> pd.Series:
-    """The weight of each run in its model's fit (aligned with ``df``; sums to 1 per model)."""
-    d = _design(df, weighting, by_category)
-    return pd.Series(d.w[d.run_unit, d.run_task], index=df.index, name="weight")
+def run_weights(runs: Any, weighting: str = "invsqrt", by: str | None = None) -> np.ndarray:
+    """The weight of each run in its model's fit (in the order of ``runs``; sums to 1 per
+    model)."""
+    d = _design(runs, weighting, by)
+    return d.w[d.run_unit, d.run_task]
 
 
 def _given_weights(
-    df: pd.DataFrame, u_idx: np.ndarray, k_idx: np.ndarray, shape: tuple[int, int]
+    runs: Runs, col: str, u_idx: np.ndarray, k_idx: np.ndarray, shape: tuple[int, int]
 ) -> np.ndarray:
-    """Per-run weights from a ``weight`` column; they must be the same for every run of a task."""
-    if df["weight"].isna().any():
-        raise InputError("runs: weight: given on some runs but not others")
-    weight = df["weight"].to_numpy(dtype=float)
+    """Per-run weights from column ``col``; they must be the same for every run of a task."""
+    empty = runs.missing(col)
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise InputError(
+            f"runs: {col}: given on some runs but not on {int(empty.sum())} (first: model "
+            f"{runs['model'][i]}, task {runs['task_id'][i]}); give it on every run or on "
+            "none (then weights are recomputed)"
+        )
+    weight = runs[col].astype(float)
     lo = np.full(shape, np.inf)
     hi = np.full(shape, -np.inf)
     np.minimum.at(lo, (u_idx, k_idx), weight)
@@ -341,8 +280,8 @@ def _given_weights(
     ran = np.isfinite(lo)
     if np.any(hi[ran] - lo[ran] > 1e-9 * np.abs(hi[ran])):
         raise InputError(
-            "runs: weight: differs between runs of the same model and task; weights are per task "
-            "(drop the weight column to recompute them)"
+            f"runs: {col}: differs between runs of the same model and task; weights are per "
+            "task (drop the column to recompute them)"
         )
     return np.where(ran, lo, 0.0)
 
@@ -504,26 +443,28 @@ def _horizons(
 
 
 def estimate_horizons(
-    df: pd.DataFrame,
+    runs: Any,
     *,
     weighting: str = "invsqrt",
     regularization: float = DEFAULT_REGULARIZATION,
     bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
-    by_category: bool = False,
+    by: str | None = None,
 ) -> HorizonResult:
-    """p50 and p80 horizons of every model in ``df`` (as from ``read_inputs``), with 95% CIs.
+    """p50 and p80 horizons of every model in ``runs`` (``records.Runs`` of scored attempts, as
+    from ``records.scored(read_runs(...))``, or a DataFrame with the ``COLUMNS``), with 95% CIs.
 
-    ``weighting``: ``invsqrt`` (METR's default) or ``equal``; a ``weight`` column in ``df``, when
-    present, is used instead (renormalised per model). ``regularization``: r in the L2 penalty
-    (r/2)·slope². ``bootstrap``: number of hierarchical bootstrap draws (0 for none); ``seed``
-    makes them reproducible. ``by_category``: one fit per (model, category).
+    ``weighting``: ``invsqrt`` (METR's default) or ``equal``; a ``weight`` column (or METR's
+    column for that weighting), when present, is used instead (renormalised per model).
+    ``regularization``: r in the L2 penalty (r/2)·slope². ``bootstrap``: number of hierarchical
+    bootstrap draws (0 for none); ``seed`` makes them reproducible. ``by``: a column of ``runs``
+    (``records.group_columns``); one fit per (model, value of that column), e.g. per category.
     """
     if regularization < 0 or not math.isfinite(regularization):
         raise InputError(f"regularization {regularization}: must be a finite number >= 0")
     if bootstrap < 0:
         raise InputError(f"bootstrap {bootstrap}: must be >= 0")
-    d = _design(df, weighting, by_category)
+    d = _design(runs, weighting, by)
     s1 = d.w * d.s
     s0 = d.w * (d.n - d.s)
     a, b = fit_batch(d.x, s1, s0, regularization)
@@ -533,12 +474,13 @@ def estimate_horizons(
     draws50, draws80 = _bootstrap(d, regularization, bootstrap, seed)
 
     models: list[ModelHorizon] = []
-    result = HorizonResult(models=models, draws={}, draws_p80={})
-    for u, (model, category) in enumerate(d.units):
+    result = HorizonResult(models=models, draws={}, draws_p80={}, by=by)
+    for u, (model, group) in enumerate(d.units):
         runs = int(d.n[u].sum())
+        attempted = d.minutes[d.n[u] > 0]
         entry = ModelHorizon(
             model=model,
-            category=category,
+            group=group,
             p50=_number(p50[u]),
             p80=_number(p80[u]),
             p50_ci=percentile_interval(draws50[:, u]),
@@ -549,6 +491,8 @@ def estimate_horizons(
             success_rate=float(d.s[u].sum() / runs),
             slope=_number(b[u]),
             intercept=_number(a[u]),
+            min_minutes=float(attempted.min()),
+            max_minutes=float(attempted.max()),
             undefined_draws=int(np.isnan(draws50[:, u]).sum()),
         )
         models.append(entry)
@@ -606,7 +550,7 @@ def percentile_interval(draws: np.ndarray) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-def model_to_json(m: ModelHorizon) -> dict[str, Any]:
+def model_to_json(m: ModelHorizon, by: str | None = None) -> dict[str, Any]:
     """One entry of the ``--json`` output; undefined and infinite values become null."""
 
     def num(v: float | None) -> float | None:
@@ -616,8 +560,8 @@ def model_to_json(m: ModelHorizon) -> dict[str, Any]:
         return None if ci is None else [num(ci[0]), num(ci[1])]
 
     entry: dict[str, Any] = {"model": m.model}
-    if m.category is not None:
-        entry["category"] = m.category
+    if m.group is not None:
+        entry[by or "group"] = m.group
     entry.update(
         p50=num(m.p50),
         p80=num(m.p80),
@@ -629,10 +573,113 @@ def model_to_json(m: ModelHorizon) -> dict[str, Any]:
         success_rate=m.success_rate,
         slope=num(m.slope),
         intercept=num(m.intercept),
+        task_minutes_range=[m.min_minutes, m.max_minutes],
+        below_range=m.below_range,
     )
     return entry
 
 
 def result_to_json(result: HorizonResult) -> dict[str, Any]:
-    """The ``--json`` object of ``rsibench horizon``: {"models": [...]}."""
-    return {"models": [model_to_json(m) for m in result.models]}
+    """The ``--json`` object of ``rsibench horizon``: {"models": [...]} (and "by")."""
+    out: dict[str, Any] = {"models": [model_to_json(m, result.by) for m in result.models]}
+    if result.by:
+        out["by"] = result.by
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The judgement gap: research judgement against execution
+
+
+JUDGEMENT = "research-judgement"
+
+
+@dataclass
+class JudgementGap:
+    """One model's research-judgement p50 over its p50 on the other categories.
+
+    Both horizons are fitted on the same bootstrap draws (each draw resamples families and tasks
+    once for both), so ``ratio_ci`` is a paired interval; ``draws`` holds the ratio per draw
+    (NaN where either side's horizon is undefined or the execution horizon is 0).
+    """
+
+    model: str
+    judgement: ModelHorizon
+    execution: ModelHorizon
+    execution_categories: list[str]
+    ratio: float | None
+    ratio_ci: tuple[float, float] | None
+    draws: np.ndarray
+
+
+def judgement_gaps(
+    data: Any,
+    *,
+    weighting: str = "invsqrt",
+    regularization: float = DEFAULT_REGULARIZATION,
+    bootstrap: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+) -> list[JudgementGap]:
+    """The judgement gap of every model with runs both in research-judgement and elsewhere.
+
+    Needs a ``category`` column on every run (rsibench records have one); [] without one.
+    """
+    runs = as_runs(data)
+    if "category" not in runs or runs.missing("category").any():
+        return []
+    judging = runs["category"] == JUDGEMENT
+    both = set(runs["model"][judging]) & set(runs["model"][~judging])
+    if not both:
+        return []
+    runs = runs[np.isin(runs["model"].astype(str), sorted(both))]
+    side = np.where(runs["category"] == JUDGEMENT, "judgement", "execution")
+    result = estimate_horizons(
+        runs.assign(side=side),
+        weighting=weighting,
+        regularization=regularization,
+        bootstrap=bootstrap,
+        seed=seed,
+        by="side",
+    )
+    fits = {(m.model, m.group): m for m in result.models}
+    gaps = []
+    for model in sorted(both):
+        j, e = fits[(model, "judgement")], fits[(model, "execution")]
+        ratio = j.p50 / e.p50 if j.p50 is not None and e.p50 else None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            draws = result.draws[j.key] / result.draws[e.key]
+        draws[~np.isfinite(draws)] = np.nan
+        mine = runs[(runs["model"] == model) & (side == "execution")]
+        categories = sorted(set(mine["category"]))
+        gaps.append(JudgementGap(model, j, e, categories, ratio, percentile_interval(draws), draws))
+    return gaps
+
+
+def gap_to_json(g: JudgementGap) -> dict[str, Any]:
+    num = lambda v: v if v is not None and math.isfinite(v) else None  # noqa: E731
+    return {
+        "model": g.model,
+        "ratio": num(g.ratio),
+        "ratio_ci": None if g.ratio_ci is None else [num(v) for v in g.ratio_ci],
+        "judgement_p50": num(g.judgement.p50),
+        "execution_p50": num(g.execution.p50),
+        "execution_categories": g.execution_categories,
+    }
+
+
+def format_ratio(ratio: float | None, ci: tuple[float, float] | None = None) -> str:
+    """'0.31× [0.12–0.8]'; '-' when undefined."""
+    if ratio is None or not math.isfinite(ratio):
+        return "-"
+    text = f"{ratio:.2g}×"
+    if ci is not None:
+        text += f" [{ci[0]:.2g}–{ci[1]:.2g}]"
+    return text
+
+
+def gap_text(g: JudgementGap) -> str:
+    """The gap with its interval; when the judgement p50 is below range, only its upper bound
+    (the shortest research-judgement task over the execution p50) is known."""
+    if g.judgement.below_range and g.execution.p50:
+        return f"< {g.judgement.min_minutes / g.execution.p50:.2g}× (below range)"
+    return format_ratio(g.ratio, g.ratio_ci)

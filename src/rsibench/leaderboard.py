@@ -1,37 +1,50 @@
-"""The leaderboard: horizons per model in the terminal (rich), as Markdown and as a static page.
+"""The leaderboard: horizons per model in the terminal (rich), as Markdown, as a static page and
+as CSV and JSON.
 
-``build`` gathers everything the outputs show from the run records, the fitted horizons (overall
-and per category), the model metadata and the trend; the renderers only format it. The HTML page
-is self-contained: inline CSS and plots as base64 PNG, so it opens without a network.
+``build`` gathers everything the outputs show from the runs, the fitted horizons (overall and per
+category), the judgement gaps, the model metadata, the trend and how it was all produced; the
+renderers only format it. The HTML page is self-contained: inline CSS and plots as base64 PNG, so
+it opens without a network.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
 import html
 import io
+import json
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
-from rsibench.horizon import HorizonResult, ModelHorizon, format_minutes, logistic_curve
+from rsibench.horizon import (
+    HorizonResult,
+    JudgementGap,
+    ModelHorizon,
+    format_minutes,
+    gap_text,
+    horizon_text,
+    interval_text,
+    logistic_curve,
+)
 from rsibench.models import ModelInfo
 from rsibench.spec import CATEGORIES
 from rsibench.trend import Trend, TrendPoint, loop_assumption, summary_lines
 
-# matplotlib is imported inside the plotting functions: every `rsibench` command imports this
-# module, and only the HTML page needs it.
+__all__ = ["horizon_text", "interval_text"]  # re-exported: the cells' formats
+
+# matplotlib is imported inside the plotting functions: only the HTML page needs it.
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -49,8 +62,41 @@ NO_DATE_NOTE = (
     "Models without a release date in the models file (results/models.yaml), such as the built-in "
     "oracle and no-op reference agents, are listed here but left out of the trend."
 )
-REGENERATE = "rsibench leaderboard results/runs --out-dir results"
-YEAR = dt.timedelta(days=365.25)
+BELOW_RANGE_NOTE = (
+    "below range: the fitted p50 lies below the shortest task the model attempted there; the "
+    "data cannot place it, only say it is shorter."
+)
+GAP_MEANING = (
+    "Judgement gap: the model's p50 on research-judgement tasks divided by its p50 on the other "
+    "categories, with a paired 95% bootstrap interval (both refitted on the same draws). Below 1, "
+    "the model carries out longer work than it can judge."
+)
+#: The terminal tables fit a terminal this wide.
+WIDTH = 80
+
+
+@dataclass
+class Provenance:
+    """How the outputs were made: the command as typed and the files it read."""
+
+    command: str
+    inputs: list[str]
+    models_file: str | None = None
+    skipped: int = 0  # invalid lines left out by --skip-invalid
+    generated: str = field(
+        default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    )
+
+    def text(self) -> str:
+        shown = self.inputs[:5] + (
+            [f"and {len(self.inputs) - 5} more"] if len(self.inputs) > 5 else []
+        )
+        line = f"Generated {self.generated} by `{self.command}` from {', '.join(shown)}"
+        if self.models_file:
+            line += f", with model names and dates from {self.models_file}"
+        if self.skipped:
+            line += f"; {self.skipped} invalid line(s) left out (--skip-invalid)"
+        return line + "."
 
 
 @dataclass
@@ -73,6 +119,8 @@ class Row:
     cost_per_run: float | None  # mean over the runs with a known cost
     suite_versions: list[str]
     observed: list[Observed]
+    gap: JudgementGap | None = None
+    tasks: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> (successes, runs)
 
     @property
     def name(self) -> str:
@@ -84,6 +132,13 @@ class Row:
 
 
 @dataclass
+class Task:
+    id: str
+    minutes: float
+    category: str | None
+
+
+@dataclass
 class Leaderboard:
     rows: list[Row]  # ranked
     categories: list[str]  # those with a per-category fit, in the suite's order
@@ -91,6 +146,12 @@ class Leaderboard:
     runs: int
     unscored: int  # runs with an error: no score, left out of the horizons
     last_run: str | None  # latest completed_at over all runs
+    tasks: list[Task] = field(default_factory=list)  # by category, then length
+    provenance: Provenance | None = None
+
+    @property
+    def has_gap(self) -> bool:
+        return any(row.gap for row in self.rows)
 
 
 def _observed(runs: pd.DataFrame) -> list[Observed]:
@@ -105,21 +166,34 @@ def _observed(runs: pd.DataFrame) -> list[Observed]:
 def build(
     runs: pd.DataFrame,
     overall: HorizonResult,
-    per_category: HorizonResult,
+    per_category: HorizonResult | None,
     models: Mapping[str, ModelInfo],
     trend: Trend,
+    gaps: Sequence[JudgementGap] = (),
+    provenance: Provenance | None = None,
 ) -> Leaderboard:
-    """Collect one row per model of ``overall``, ranked by p50 (undefined last)."""
+    """Collect one row per model of ``overall``, ranked by p50 (undefined last).
+
+    ``runs``: every attempt (errored ones too), as ``records.Runs.to_pandas()`` gives them, in
+    either format: columns a format lacks (tokens, cost, suite version) show as '—'.
+    """
+    runs = runs.copy()
+    for col in ("total_tokens", "cost_usd", "suite_version", "completed_at", "category"):
+        if col not in runs:
+            runs[col] = None
     categories: dict[str, dict[str, ModelHorizon]] = {}
-    for h in per_category.models:
-        if h.category is not None:
-            categories.setdefault(h.model, {})[h.category] = h
+    for h in per_category.models if per_category else ():
+        if h.group is not None:
+            categories.setdefault(h.model, {})[h.group] = h
+    gap_of = {g.model: g for g in gaps}
+    scored = runs[runs["error"].isna()]
     rows = []
     for h in overall.models:
-        if h.category is not None:
+        if h.group is not None:
             continue
         mine = runs[runs["model"] == h.model]
         costs = mine["cost_usd"].dropna()
+        outcome = scored[scored["model"] == h.model].groupby("task_id")["success"]
         rows.append(
             Row(
                 rank=None,
@@ -127,10 +201,17 @@ def build(
                 info=models.get(h.model),
                 horizon=h,
                 by_category=categories.get(h.model, {}),
-                tokens_per_run=float(mine["total_tokens"].mean()) if len(mine) else 0.0,
+                tokens_per_run=float(mine["total_tokens"].astype(float).mean())
+                if mine["total_tokens"].notna().any()
+                else math.nan,
                 cost_per_run=float(costs.mean()) if len(costs) else None,
-                suite_versions=sorted(mine["suite_version"].unique()),
+                suite_versions=sorted(str(v) for v in mine["suite_version"].dropna().unique()),
                 observed=_observed(mine),
+                gap=gap_of.get(h.model),
+                tasks={
+                    str(t): (int(s.sum()), len(s))
+                    for t, s in outcome  # successes, runs
+                },
             )
         )
     rows.sort(key=lambda r: (r.horizon.p50 is None, -(r.horizon.p50 or 0.0), r.model))
@@ -138,40 +219,44 @@ def build(
         row.rank = rank
     present = {c for cats in categories.values() for c in cats}
     completed = runs["completed_at"].dropna()
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    first = scored.drop_duplicates("task_id")
+    tasks = sorted(
+        (
+            Task(str(t), float(m), None if c is None or c != c else str(c))
+            for t, m, c in zip(
+                first["task_id"], first["human_minutes"], first["category"], strict=True
+            )
+        ),
+        key=lambda t: (order.get(t.category or "", len(order)), t.category or "", t.minutes, t.id),
+    )
     return Leaderboard(
         rows=rows,
-        categories=[c for c in CATEGORIES if c in present],
+        categories=[c for c in CATEGORIES if c in present] + sorted(present - set(CATEGORIES)),
         trend=trend,
         runs=len(runs),
         unscored=int(runs["error"].notna().sum()),
         last_run=str(completed.max()) if len(completed) else None,
+        tasks=tasks,
+        provenance=provenance,
     )
 
 
-# ---- cells shared by the three renderers --------------------------------------------------------
+# ---- cells shared by the renderers --------------------------------------------------------------
 
 
-def _horizon(value: float | None, lower_bound: bool) -> str:
-    if value is None:
-        return "—"
-    return ("≥ " if lower_bound else "") + format_minutes(value)
+def _horizon(h: ModelHorizon) -> str:
+    """A p50 without its interval; below the shortest task attempted: 'below range'."""
+    if h.below_range:
+        return "below range"
+    return "—" if h.p50 is None else ("≥ " if h.lower_bound else "") + format_minutes(h.p50)
 
 
-def horizon_text(value: float | None, ci: tuple[float, float] | None, lower_bound: bool) -> str:
-    """'41 min [29–57 min]', '≥ 16 h' for a lower bound, '—' when undefined."""
-    text = _horizon(value, lower_bound)
-    # An interval around a lower bound would suggest a precision the data do not have, and one
-    # of zero width (a model that never succeeded) says nothing.
-    if value is not None and ci is not None and not lower_bound and ci[0] < ci[1]:
-        text += f" [{interval_text(*ci)}]"
-    return text
-
-
-def interval_text(lo: float, hi: float) -> str:
-    """'8.2–16 min' when both ends share a unit, '30 min – 1.5 h' otherwise."""
-    a, b = format_minutes(lo), format_minutes(hi)
-    a_number, _, a_unit = a.rpartition(" ")
-    return f"{a_number}–{b}" if a_number and a_unit == b.rpartition(" ")[2] else f"{a} – {b}"
+def _full(h: ModelHorizon, p80: bool = False) -> str:
+    value, ci = (h.p80, h.p80_ci) if p80 else (h.p50, h.p50_ci)
+    if value is not None and value < h.min_minutes:
+        return f"below range (< {format_minutes(h.min_minutes)})"
+    return horizon_text(value, ci, h.lower_bound)
 
 
 def columns(lb: Leaderboard) -> list[str]:
@@ -181,6 +266,7 @@ def columns(lb: Leaderboard) -> list[str]:
         "p50 [95% CI]",
         "p80 [95% CI]",
         *(f"p50 {c}" for c in lb.categories),
+        *(["Judgement gap"] if lb.has_gap else []),
         "Success",
         "Runs",
         "Tokens/run",
@@ -196,16 +282,20 @@ def cells(lb: Leaderboard, row: Row) -> list[str]:
     per_cat = []
     for c in lb.categories:
         ch = row.by_category.get(c)
-        per_cat.append(_horizon(ch.p50, ch.lower_bound) if ch else "—")
+        per_cat.append(_horizon(ch) if ch else "—")
+    gap = []
+    if lb.has_gap:
+        gap = [gap_text(row.gap) if row.gap else "—"]
     return [
         str(row.rank) if row.rank else "—",
         row.name,
-        horizon_text(h.p50, h.p50_ci, h.lower_bound),
-        horizon_text(h.p80, h.p80_ci, h.lower_bound),
+        _full(h),
+        _full(h, p80=True),
         *per_cat,
+        *gap,
         f"{h.success_rate:.0%}",
         f"{h.runs:,}",
-        f"{row.tokens_per_run:,.0f}",
+        f"{row.tokens_per_run:,.0f}" if math.isfinite(row.tokens_per_run) else "—",
         f"${row.cost_per_run:,.2f}" if row.cost_per_run is not None else "—",
         row.release_date.isoformat() if row.release_date else "—",
         ", ".join(row.suite_versions) or "—",
@@ -223,38 +313,34 @@ def _subtitle(lb: Leaderboard) -> str:
 
 
 def render_terminal(lb: Leaderboard, console: Console) -> None:
-    """The leaderboard as two rich tables: every column at once would not fit a terminal."""
+    """The leaderboard as rich tables of a few columns each, so that each fits an 80-column
+    terminal without cutting a name or a number (names and intervals wrap instead)."""
+    console.width = min(console.width, WIDTH)
     head, rows = columns(lb), [cells(lb, row) for row in lb.rows]
-    per_cat = [f"p50 {c}" for c in lb.categories]
-    main = [i for i, name in enumerate(head) if name not in per_cat]
-    split = [0, 1] + [head.index(name) for name in per_cat]
-    titles = [f"rsibench leaderboard ({_subtitle(lb)})", "p50 per category"]
-    for title, keep in zip(titles, (main, split), strict=True):
-        if len(keep) == 2:  # no categories
+    console.print(_subtitle(lb), highlight=False)
+    tables = [
+        ("rsibench leaderboard", ["Rank", "Model", "p50 [95% CI]", "p80 [95% CI]", "Success"]),
+        ("p50 per category", ["Model", *(f"p50 {c}" for c in lb.categories)]),
+        ("Judgement gap and cost", ["Model", "Judgement gap", "Runs", "Tokens/run", "Cost/run"]),
+        ("Release and suite", ["Model", "Released", "Suite"]),
+    ]
+    for title, names in tables:
+        keep = [head.index(name) for name in names if name in head]
+        if len(keep) < 2:
             continue
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for i in keep:
             left = head[i] in ("Model", "Suite")
-            # Numbers never wrap; the names give way on a narrow terminal, down to a minimum.
-            table.add_column(
-                head[i],
-                justify="left" if left else "right",
-                no_wrap=not left,
-                overflow="fold",
-                min_width=12 if head[i] == "Model" else None,
-            )
+            name = head[i].removeprefix("p50 ") if title == "p50 per category" else head[i]
+            table.add_column(name, justify="left" if left else "right", overflow="fold")
         for text in rows:
             # Intervals on their own line keep the columns narrow.
-            table.add_row(*(text[i].replace(" [", "\n[") for i in keep))
-        if not console.is_terminal:
-            # Piped output (a log, CI) has no screen width to respect: print whole rows.
-            table.width = Measurement.get(
-                console, console.options.update_width(1000), table
-            ).maximum
-        console.print(table, crop=console.is_terminal)
-    console.print(
-        CI_MEANING, LOWER_BOUND_MEANING, sep="\n", markup=False, highlight=False, soft_wrap=True
-    )
+            table.add_row(*(text[i].replace(" [", "\n[").replace(" (<", "\n(<") for i in keep))
+        console.print(table)
+    notes = [CI_MEANING, LOWER_BOUND_MEANING, BELOW_RANGE_NOTE]
+    if lb.has_gap:
+        notes.append(GAP_MEANING)
+    console.print(*notes, sep="\n", markup=False, highlight=False, soft_wrap=True)
     console.print(*summary_lines(lb.trend), sep="\n", markup=False, highlight=False, soft_wrap=True)
 
 
@@ -269,11 +355,12 @@ def _md(text: str) -> str:
 
 def render_markdown(lb: Leaderboard) -> str:
     head = columns(lb)
+    made = f" {_md(lb.provenance.text())}" if lb.provenance else ""
     lines = [
         "# rsibench leaderboard",
         "",
-        f"{_subtitle(lb)}. Generated by `{REGENERATE}`; the HTML page beside this file has the "
-        "plots.",
+        f"{_subtitle(lb)}.{made} The HTML page beside this file has the plots and the per-task "
+        "success matrix; leaderboard.csv and leaderboard.json hold the numbers.",
         "",
         "| " + " | ".join(head) + " |",
         "| " + " | ".join("---" if h in ("Model", "Suite") else "---:" for h in head) + " |",
@@ -283,8 +370,12 @@ def render_markdown(lb: Leaderboard) -> str:
         if row.info:  # the display name alone would hide which snapshot was run
             text[1] = f"{row.name} ({row.model})"
         lines.append("| " + " | ".join(_md(t) for t in text) + " |")
-    lines += ["", _md(CI_MEANING), "", _md(LOWER_BOUND_MEANING), "", _md(NO_DATE_NOTE), ""]
-    lines += ["## Trend", ""] + [f"- {_md(line)}" for line in summary_lines(lb.trend)] + [""]
+    notes = [CI_MEANING, LOWER_BOUND_MEANING, BELOW_RANGE_NOTE, NO_DATE_NOTE]
+    if lb.has_gap:
+        notes.append(GAP_MEANING)
+    for note in notes:
+        lines += ["", _md(note)]
+    lines += ["", "## Trend", ""] + [f"- {_md(line)}" for line in summary_lines(lb.trend)] + [""]
     return "\n".join(lines)
 
 
@@ -418,6 +509,15 @@ def plot_success(lb: Leaderboard) -> str:
     return _png(fig)
 
 
+def trend_span(trend: Trend) -> tuple[dt.date, dt.date]:
+    """The trend plot's dates: from shortly before the first model to shortly after the later of
+    the last model and the closed-loop date's point value (not its interval)."""
+    first, last = trend.points[0].release_date, trend.points[-1].release_date
+    end = max(last, trend.crossing) if trend.crossing else last
+    margin = max(dt.timedelta(days=45), (end - first) * 0.06)
+    return first - margin, end + margin
+
+
 def plot_trend(lb: Leaderboard) -> str:
     """p50 against release date (log scale), the trend, its band and the closed-loop line."""
     import matplotlib.dates  # noqa: F401 - registers the converter for datetime.date values
@@ -431,25 +531,24 @@ def plot_trend(lb: Leaderboard) -> str:
         _note(ax, "No dated model with a defined p50: nothing to plot.")
         return _png(fig)
 
-    first, last = trend.points[0].release_date, trend.points[-1].release_date
-    end = last + dt.timedelta(days=90)
-    if trend.crossing:  # show the extrapolation, but not beyond 15 years out
-        end = min(max(end, trend.crossing + dt.timedelta(days=180)), last + 15 * YEAR)
+    first, end = trend_span(trend)
     days = np.linspace(first.toordinal(), end.toordinal(), 300)
     xs = [dt.date.fromordinal(round(d)) for d in days]
     values = [v for p in trend.points for v in _span(p)] + [loop_minutes]
     if trend.slope is not None:
         fitted = trend.p50_at(days)
-        band = trend.band(days)
-        if band:
-            ax.fill_between(xs, *band, color="tab:blue", alpha=0.15, lw=0, label="95% band")
-        ax.plot(xs, fitted, color="tab:blue", lw=1.8, label=f"trend ({trend.selection} models)")
         values += [float(fitted.min()), float(fitted.max())]
+    floor, top = _limits(values, 2.5)
+    if trend.slope is not None:
+        band = trend.band(days)
+        if band:  # clipped to the axis: its far end can be orders of magnitude out
+            lo, hi = (np.clip(b, floor, top) for b in band)
+            ax.fill_between(xs, lo, hi, color="tab:blue", alpha=0.15, lw=0, label="95% band")
+        ax.plot(xs, fitted, color="tab:blue", lw=1.8, label=f"trend ({trend.selection} models)")
     ax.axhline(loop_minutes, color="tab:red", lw=1.2, ls="--")
     ax.text(xs[0], loop_minutes * 1.15, f"closed loop: {trend.loop_hours:,.0f} h", color="tab:red")
     if trend.crossing and trend.crossing <= end:
         ax.axvline(trend.crossing, color="tab:red", lw=0.8, ls=":")
-    floor, top = _limits(values, 2.5)
     for p in trend.points:
         ax.errorbar(
             [p.release_date],
@@ -470,7 +569,7 @@ def plot_trend(lb: Leaderboard) -> str:
             fontsize="x-small",
         )
     _minutes_axis(ax, "y", floor, top)
-    ax.set_xlim(first - dt.timedelta(days=60), end)
+    ax.set_xlim(first, end)
     ax.set_xlabel("release date")
     ax.set_ylabel("p50 horizon")
     ax.set_title("50% horizon against release date (filled: fitted; triangle: lower bound)")
@@ -483,43 +582,66 @@ def plot_trend(lb: Leaderboard) -> str:
 
 
 def plot_categories(lb: Leaderboard) -> str:
-    """p50 per category for every model: the jagged frontier."""
+    """p50 per category for every model, as points with interval bars: the jagged frontier.
+
+    Categories are not a scale, so no line joins them. A p50 below the shortest task a model
+    attempted in a category is no number the data can place: it shows as a hollow downward
+    triangle at that task's length ("below range"), not as a point far off the axis.
+    """
     fig = _figure()
     ax = fig.add_subplot()
     colour = _colours(lb)
-    # Per model, its (category index, horizon) pairs that a log axis can show.
-    shown = {
-        row.model: [
-            (j, h)
-            for j, h in ((j, row.by_category.get(c)) for j, c in enumerate(lb.categories))
-            if h is not None and _positive(h.p50)
-        ]
-        for row in lb.rows
-    }
-    rows = [row for row in lb.rows if shown[row.model]]
+    placed: dict[str, list[tuple[int, ModelHorizon]]] = {}
+    below: dict[str, list[tuple[int, ModelHorizon]]] = {}
+    for row in lb.rows:
+        for j, c in enumerate(lb.categories):
+            h = row.by_category.get(c)
+            if h is None or h.p50 is None:
+                continue
+            if h.below_range:
+                below.setdefault(row.model, []).append((j, h))
+            elif _positive(h.p50):
+                placed.setdefault(row.model, []).append((j, h))
+    rows = [row for row in lb.rows if row.model in placed or row.model in below]
     if not rows:
-        _note(ax, "No model has a positive p50 in any category.")
+        _note(ax, "No model has a p50 in any category.")
         return _png(fig)
-    floor, top = _limits([v for pts in shown.values() for _, h in pts for v in _span(h)], 2)
+    values = [v for pts in placed.values() for _, h in pts for v in _span(h)]
+    values += [h.min_minutes for pts in below.values() for _, h in pts]
+    floor, top = _limits(values, 2)
     for i, row in enumerate(rows):
-        points = shown[row.model]
-        offset = (i - (len(rows) - 1) / 2) * min(0.08, 0.6 / len(rows))
-        xs = [j + offset for j, _ in points]
-        ys = [h.p50 for _, h in points]
-        errors = _errors([(h.p50, _shown_ci(h)) for _, h in points], floor, top)
+        offset = (i - (len(rows) - 1) / 2) * min(0.1, 0.7 / len(rows))
         c = colour[row.model]
-        ax.errorbar(
-            xs, ys, yerr=errors, color=c, marker="o", ms=5, lw=1.2, capsize=2, label=row.name
-        )
-        bounds = [(x, h.p50) for x, (_, h) in zip(xs, points, strict=True) if h.lower_bound]
-        if bounds:  # a lower bound gets a triangle over its dot, as on the trend plot
-            ax.plot(*zip(*bounds, strict=True), ls="none", marker="^", ms=7, color=c)
+        points = placed.get(row.model, [])
+        if points:
+            ax.errorbar(
+                [j + offset for j, _ in points],
+                [h.p50 for _, h in points],
+                yerr=_errors([(h.p50, _shown_ci(h)) for _, h in points], floor, top),
+                fmt="o",  # markers and bars only: no line between categories
+                color=c,
+                ms=5,
+                elinewidth=1.2,
+                capsize=2,
+                label=row.name,
+            )
+            bounds = [(j + offset, h.p50) for j, h in points if h.lower_bound]
+            if bounds:  # a lower bound gets a triangle over its dot, as on the trend plot
+                ax.plot(*zip(*bounds, strict=True), ls="none", marker="^", ms=7, color=c)
+        if row.model in below:
+            xs = [j + offset for j, _ in below[row.model]]
+            ys = [h.min_minutes for _, h in below[row.model]]
+            ax.plot(xs, ys, ls="none", marker="v", ms=7, mfc="white", mec=c, mew=1.2,
+                    label=None if points else row.name)  # fmt: skip
+    if below:
+        ax.plot([], [], ls="none", marker="v", ms=7, mfc="white", mec="0.3",
+                label="below range (p50 under the shortest task)")  # fmt: skip
     _minutes_axis(ax, "y", floor, top)
     ax.set_xticks(range(len(lb.categories)), lb.categories)
     ax.set_xlim(-0.5, len(lb.categories) - 0.5)
     ax.set_ylabel("p50 horizon")
     ax.set_title("50% horizon per category (the jagged frontier; triangle: lower bound)")
-    ax.grid(True, which="major", color="0.9")
+    ax.grid(True, which="major", axis="y", color="0.9")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small", frameon=False)
     return _png(fig)
 
@@ -542,6 +664,11 @@ figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; }
 figcaption, .note { color: #444; font-size: 0.9rem; }
 code { background: #f3f3f3; padding: 0 0.2rem; }
+table.matrix { width: auto; }
+table.matrix td, table.matrix th { text-align: center; }
+table.matrix td.left, table.matrix th.left { text-align: left; }
+th.group { background: #fafafa; font-weight: 600; }
+td.none { color: #aaa; }
 """
 
 
@@ -575,9 +702,67 @@ def _html_table(lb: Leaderboard) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _matrix_html(lb: Leaderboard) -> str:
+    """Tasks down, models across: successes/runs, shaded by the success rate."""
+    if not lb.tasks:
+        return '<p class="note">No scored runs.</p>'
+    esc = html.escape
+    head = "".join(f"<th>{esc(row.name)}</th>" for row in lb.rows)
+    body = []
+    category = None
+    for task in lb.tasks:
+        if task.category != category:
+            category = task.category
+            span = len(lb.rows) + 2
+            body.append(
+                f'<tr><th class="left group" colspan="{span}">{esc(category or "")}</th></tr>'
+            )
+        tds = [
+            f'<td class="left">{esc(task.id)}</td>',
+            f"<td>{esc(format_minutes(task.minutes))}</td>",
+        ]
+        for row in lb.rows:
+            wins, runs = row.tasks.get(task.id, (0, 0))
+            if not runs:
+                tds.append('<td class="none">—</td>')
+                continue
+            shade = round(100 - 45 * wins / runs)  # more successes, deeper green
+            tds.append(f'<td style="background: hsl(120, 45%, {shade}%)">{wins}/{runs}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return (
+        f'<table class="matrix"><thead><tr><th class="left">task</th><th>human time</th>{head}'
+        f"</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _download(name: str, mime: str, text: str) -> str:
+    data = base64.b64encode(text.encode()).decode("ascii")
+    return f'<a download="{name}" href="data:{mime};base64,{data}">{name}</a>'
+
+
+def _provenance_html(lb: Leaderboard) -> str:
+    p = lb.provenance
+    if p is None:
+        return ""
+    esc = html.escape
+    inputs = "".join(f"<li><code>{esc(f)}</code></li>" for f in p.inputs)
+    extra = (
+        f"<p>Model names and release dates: <code>{esc(p.models_file)}</code>.</p>"
+        if p.models_file
+        else ""
+    )
+    if p.skipped:
+        extra += f"<p>{p.skipped} invalid line(s) were left out (--skip-invalid).</p>"
+    return (
+        f"<p>Generated {esc(p.generated)} by <code>{esc(p.command)}</code> from:</p>"
+        f"<ul>{inputs}</ul>{extra}"
+    )
+
+
 def render_html(lb: Leaderboard) -> str:
     esc = html.escape
     trend_text = "".join(f"<li>{esc(line)}</li>" for line in summary_lines(lb.trend))
+    gap_note = f"<p>{esc(GAP_MEANING)}</p>" if lb.has_gap else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -596,7 +781,9 @@ probability.</p>
 <h2>Models</h2>
 <div class="wide">{_html_table(lb)}</div>
 <p class="note">Ranked by p50; models whose p50 is undefined come last, unranked.
-Tokens and cost are means per run (cost over the runs that recorded one).</p>
+Tokens and cost are means per run (cost over the runs that recorded one).
+Download: {_download("leaderboard.csv", "text/csv", render_csv(lb))},
+{_download("leaderboard.json", "application/json", render_json(lb))}.</p>
 </section>
 
 <section id="method">
@@ -606,6 +793,8 @@ length, with per-run weights (1 / (runs in the task &middot; &radic;tasks in the
 normalised per model); p50 and p80 are where the curve crosses 50% and 80%.</p>
 <p>{esc(CI_MEANING)}</p>
 <p>{esc(LOWER_BOUND_MEANING)}</p>
+<p>{esc(BELOW_RANGE_NOTE)}</p>
+{gap_note}
 <p>{esc(NO_DATE_NOTE)}</p>
 </section>
 
@@ -622,8 +811,9 @@ same power of two (larger dots: more runs). Lines: the fitted curves. Dashed: 50
 <ul>{trend_text}</ul>
 <figure>{_img(plot_trend(lb), "p50 horizon against release date with trend")}
 <figcaption>Log scale. Error bars: 95% intervals of each p50. Band: 95% bootstrap band of the
-trend. Red dashed line: the closed-loop threshold, {esc(loop_assumption(lb.trend.loop_hours))};
-dotted: the date the trend reaches it.</figcaption></figure>
+trend, clipped to the plot. Red dashed line: the closed-loop threshold,
+{esc(loop_assumption(lb.trend.loop_hours))}; dotted: the date the trend reaches it.</figcaption>
+</figure>
 </section>
 
 <section id="categories">
@@ -631,19 +821,118 @@ dotted: the date the trend reaches it.</figcaption></figure>
 <figure>{_img(plot_categories(lb), "p50 horizon per task category for each model")}
 <figcaption>A model's p50 fitted on each category's tasks alone, with 95% intervals. Uneven
 profiles are the jagged frontier: strength in one kind of AI-R&amp;D work does not carry over to
-the others. A category missing for a model has no defined p50 there.</figcaption></figure>
+the others. Hollow downward triangles: below range. A category missing for a model has no
+defined p50 there.</figcaption></figure>
 </section>
 
-<footer class="note"><p>Regenerate with <code>{esc(REGENERATE)}</code>.</p></footer>
+<section id="tasks">
+<h2>Success per task</h2>
+<div class="wide">{_matrix_html(lb)}</div>
+<p class="note">Successes / scored runs of each model on each task, by category and length.</p>
+</section>
+
+<footer class="note" id="provenance">{_provenance_html(lb)}</footer>
 </body>
 </html>
 """
 
 
+# ---- CSV and JSON -------------------------------------------------------------------------------
+
+
+def _num(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _records(lb: Leaderboard) -> list[dict[str, Any]]:
+    """One flat record per model: the numbers behind every table."""
+    out = []
+    for row in lb.rows:
+        h = row.horizon
+        rec: dict[str, Any] = {
+            "rank": row.rank,
+            "model": row.model,
+            "name": row.name,
+            "p50": _num(h.p50),
+            "p50_lo": _num(h.p50_ci[0]) if h.p50_ci else None,
+            "p50_hi": _num(h.p50_ci[1]) if h.p50_ci else None,
+            "p80": _num(h.p80),
+            "p80_lo": _num(h.p80_ci[0]) if h.p80_ci else None,
+            "p80_hi": _num(h.p80_ci[1]) if h.p80_ci else None,
+            "lower_bound": h.lower_bound,
+            "below_range": h.below_range,
+        }
+        for c in lb.categories:
+            ch = row.by_category.get(c)
+            rec[f"p50_{c}"] = _num(ch.p50) if ch else None
+        if lb.has_gap:
+            g = row.gap
+            rec["judgement_gap"] = _num(g.ratio) if g else None
+            rec["judgement_gap_lo"] = _num(g.ratio_ci[0]) if g and g.ratio_ci else None
+            rec["judgement_gap_hi"] = _num(g.ratio_ci[1]) if g and g.ratio_ci else None
+        rec.update(
+            success_rate=h.success_rate,
+            runs=h.runs,
+            tasks=h.tasks,
+            tokens_per_run=_num(row.tokens_per_run),
+            cost_per_run=row.cost_per_run,
+            release_date=row.release_date.isoformat() if row.release_date else None,
+            suite_versions=";".join(row.suite_versions),
+        )
+        out.append(rec)
+    return out
+
+
+def render_csv(lb: Leaderboard) -> str:
+    records = _records(lb)
+    buf = io.StringIO()
+    names = list(records[0]) if records else ["model"]
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buf.getvalue()
+
+
+def render_json(lb: Leaderboard) -> str:
+    p = lb.provenance
+    doc = {
+        "provenance": None
+        if p is None
+        else {
+            "command": p.command,
+            "inputs": p.inputs,
+            "models_file": p.models_file,
+            "skipped_lines": p.skipped,
+            "generated": p.generated,
+        },
+        "models": _records(lb),
+        "tasks": [
+            {
+                "task_id": t.id,
+                "human_minutes": t.minutes,
+                "category": t.category,
+                "results": {
+                    row.model: {"successes": row.tasks[t.id][0], "runs": row.tasks[t.id][1]}
+                    for row in lb.rows
+                    if t.id in row.tasks
+                },
+            }
+            for t in lb.tasks
+        ],
+        "trend": lb.trend.to_json(),
+    }
+    return json.dumps(doc, indent=2, allow_nan=False)
+
+
 def write_outputs(lb: Leaderboard, out_dir: Path) -> list[Path]:
-    """Write leaderboard.md and leaderboard.html into ``out_dir``; returns their paths."""
+    """Write leaderboard.md, .html, .csv and .json into ``out_dir``; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    md, page = out_dir / "leaderboard.md", out_dir / "leaderboard.html"
-    md.write_text(render_markdown(lb))
-    page.write_text(render_html(lb))
-    return [md, page]
+    outputs = {
+        "leaderboard.md": render_markdown(lb),
+        "leaderboard.html": render_html(lb),
+        "leaderboard.csv": render_csv(lb),
+        "leaderboard.json": render_json(lb),
+    }
+    for name, text in outputs.items():
+        (out_dir / name).write_text(text)
+    return [out_dir / name for name in outputs]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,8 +54,12 @@ def simulate_records(
     epochs: int = DEFAULT_EPOCHS,
     seed: int = 0,
     model: str | None = None,
+    horizon_by: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Schema-valid run records: every variant attempted ``epochs`` times by a simulated model.
+
+    ``horizon_by`` gives the model a different true p50 on some categories (category ->
+    minutes); ``horizon`` holds on the others: a jagged frontier, or a judgement gap.
 
     Deterministic for given arguments, timestamps aside. The eval id hashes the arguments, so
     simulations with different settings never share a run id.
@@ -66,11 +70,24 @@ def simulate_records(
         raise ValueError(f"slope {slope}: must be negative (success falls with task length)")
     if epochs < 1:
         raise ValueError(f"epochs {epochs}: must be at least 1")
+    horizon_by = dict(horizon_by or {})
+    for category, minutes in horizon_by.items():
+        if category not in CATEGORIES:
+            raise ValueError(f"category {category!r}: unknown; use one of {', '.join(CATEGORIES)}")
+        if not minutes > 0:
+            raise ValueError(f"{category}={minutes}: the horizon must be positive (minutes)")
     model = model or f"simulated-{horizon:g}min"
-    settings = [model, horizon, slope, epochs, seed, suite_version]
+    settings: list[Any] = [model, horizon, slope, epochs, seed, suite_version]
+    if horizon_by:
+        settings.append(sorted(horizon_by.items()))
     eval_id = "sim-" + hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:12]
     rng = np.random.default_rng(seed)
-    probs = success_probability([v.human_minutes for v in variants], horizon, slope)
+    probs = np.array(
+        [
+            success_probability(v.human_minutes, horizon_by.get(v.family.category, horizon), slope)
+            for v in variants
+        ]
+    )
     wins = rng.random((epochs, len(variants))) < probs
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     records = []

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from rsibench.horizon import HorizonResult
+from rsibench.horizon import HorizonResult, JudgementGap
 from rsibench.models import ModelInfo
 
 LOOP_HOURS = 2000.0
 LEVEL = 0.95
+YEAR_DAYS = 365.25
 
 
 def loop_assumption(loop_hours: float) -> str:
@@ -61,6 +62,8 @@ class Trend:
     draw_fits: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))  # slope, intercept
     draws_total: int = 0
     message: str | None = None  # why there is no doubling time or crossing date
+    categories: list[str] = field(default_factory=list)  # what the horizons rest on
+    gap: GapTrend | None = None
 
     @property
     def used(self) -> list[TrendPoint]:
@@ -114,7 +117,92 @@ class Trend:
             "draws_used": len(self.draw_fits),
             "draws_total": self.draws_total,
             "message": self.message,
+            "categories": self.categories,
+            "judgement_gap": self.gap.to_json() if self.gap else None,
         }
+
+
+@dataclass
+class GapPoint:
+    model: str
+    release_date: dt.date
+    ratio: float
+    ratio_ci: tuple[float, float] | None
+
+
+@dataclass
+class GapTrend:
+    """The judgement gap (research-judgement p50 / p50 on the other categories) over release
+    dates: a least-squares line of ln(ratio) on date, with an interval from the paired draws."""
+
+    points: list[GapPoint]
+    slope: float | None = None  # d ln(ratio) / d day
+    factor_per_year: float | None = None  # the ratio is multiplied by this each year
+    factor_ci: tuple[float, float] | None = None
+    message: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "points": [
+                {
+                    "model": p.model,
+                    "release_date": p.release_date.isoformat(),
+                    "ratio": p.ratio,
+                    "ratio_ci": list(p.ratio_ci) if p.ratio_ci else None,
+                }
+                for p in self.points
+            ],
+            "slope_per_day": self.slope,
+            "factor_per_year": self.factor_per_year,
+            "factor_per_year_ci": list(self.factor_ci) if self.factor_ci else None,
+            "message": self.message,
+        }
+
+
+def fit_gap_trend(gaps: Sequence[JudgementGap], models: Mapping[str, ModelInfo]) -> GapTrend:
+    """The trend of the judgement gap over the dated models that have one."""
+    dated = [
+        (g, models[g.model].release_date)
+        for g in gaps
+        if g.model in models and models[g.model].release_date and g.ratio and g.ratio > 0
+    ]
+    dated.sort(key=lambda pair: (pair[1], pair[0].model))
+    trend = GapTrend([GapPoint(g.model, d, g.ratio, g.ratio_ci) for g, d in dated])  # type: ignore[arg-type]
+    days = np.array([d.toordinal() for _, d in dated], dtype=float)
+    if len(set(days)) < 2:
+        trend.message = (
+            f"{len(dated)} dated model(s) with a judgement gap; a trend needs at least 2, "
+            "released on different days"
+        )
+        return trend
+    trend.slope, _ = fit_line(days, np.array([g.ratio for g, _ in dated]))
+    trend.factor_per_year = math.exp(trend.slope * YEAR_DAYS)
+    slopes = []
+    for column in np.array([g.draws for g, _ in dated], dtype=float).T:
+        ok = np.isfinite(column) & (column > 0)
+        if len(set(days[ok])) >= 2:
+            slopes.append(fit_line(days[ok], column[ok])[0])
+    if slopes:
+        lo, hi = _interval(np.array(slopes))
+        trend.factor_ci = (math.exp(lo * YEAR_DAYS), math.exp(hi * YEAR_DAYS))
+    return trend
+
+
+def gap_lines(gap: GapTrend | None) -> list[str]:
+    """The judgement gap's trend in plain sentences."""
+    if gap is None:
+        return []
+    lines = []
+    if gap.factor_per_year is None:
+        return [f"Judgement gap: no trend ({gap.message})."]
+    line = (
+        "Judgement gap (research-judgement p50 / p50 on the other categories): "
+        f"×{gap.factor_per_year:.2g} per year"
+    )
+    if gap.factor_ci:
+        line += f" (95% CI ×{gap.factor_ci[0]:.2g} to ×{gap.factor_ci[1]:.2g})"
+    lines.append(line + f", over {len(gap.points)} dated models; above ×1 the gap is closing.")
+    return lines
 
 
 def frontier_mask(dates: Sequence[dt.date], p50s: Sequence[float]) -> list[bool]:
@@ -155,12 +243,18 @@ def fit_trend(
     *,
     frontier_only: bool = True,
     loop_hours: float = LOOP_HOURS,
+    categories: Sequence[str] = (),
+    gaps: Sequence[JudgementGap] = (),
 ) -> Trend:
-    """Fit the horizon trend over the dated models of ``result`` (overall horizons only)."""
+    """Fit the horizon trend over the dated models of ``result`` (overall horizons only).
+
+    ``categories``: the task categories the horizons rest on, stated beside the closed-loop
+    date; ``gaps``: the models' judgement gaps, whose trend is fitted too when given.
+    """
     points: list[TrendPoint] = []
     excluded: dict[str, str] = {}
     for h in result.models:
-        if h.category is not None:
+        if h.group is not None:
             continue
         info = models.get(h.model)
         if info is None or info.release_date is None:
@@ -184,6 +278,9 @@ def fit_trend(
         p.frontier = on
         p.used = on or not frontier_only
     trend = Trend(points, "frontier" if frontier_only else "all", excluded, loop_hours)
+    trend.categories = list(categories)
+    if gaps:
+        trend.gap = fit_gap_trend(gaps, models)
 
     used = trend.used
     days = np.array([p.release_date.toordinal() for p in used], dtype=float)
@@ -267,6 +364,14 @@ def summary_lines(trend: Trend) -> list[str]:
         elif not trend.draw_fits.size:
             lines.append("No interval: no bootstrap draws of the horizons were available.")
     lines.append(f"Closed-loop threshold: {loop_assumption(trend.loop_hours)}.")
+    if trend.categories:
+        judged = "research-judgement" in trend.categories
+        lines.append(
+            f"The horizons, and so the closed-loop estimate, rest on the tasks of: "
+            f"{', '.join(trend.categories)}"
+            + ("." if judged else "; no research-judgement tasks, so not on judging research.")
+        )
+    lines += gap_lines(trend.gap)
     bounds = [p.model for p in trend.used if p.lower_bound]
     if bounds:
         lines.append(
