@@ -3,6 +3,9 @@ built or sandbox started (these tests need no Docker daemon)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -28,3 +31,19 @@ def test_an_unwritable_records_dir_is_refused_before_the_run(tmp_path: Path) -> 
     assert result.exit_code == 2
     assert f"--records-dir {blocker / 'runs'}: cannot write there" in result.output
     assert not (tmp_path / "l").exists()  # nothing ran
+
+
+def test_plain_inspect_without_a_daemon_names_docker_host_and_no_traceback(tmp_path: Path) -> None:
+    """`inspect eval rsibench/rsibench` with DOCKER_HOST pointing nowhere: the message names
+    DOCKER_HOST and the fix, without a traceback."""
+    inspect = Path(sys.executable).with_name("inspect")
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    proc = subprocess.run(
+        [str(inspect), "eval", "rsibench/rsibench", "--model", "mockllm/model",
+         "-T", "agent=noop", "-T", "tasks=grad-accum/hinted", "--log-dir", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "DOCKER_HOST is set to unix:///nonexistent/docker.sock" in out
+    assert "Traceback" not in out

@@ -193,7 +193,7 @@ def test_dead_daemon_gives_one_clear_message(monkeypatch):
     try:
         with pytest.raises(engine.DockerUnavailable) as info:
             engine.client()
-        assert "unix:///nonexistent/docker.sock" in str(info.value)
-        assert "systemctl start docker" in str(info.value)
+        assert "DOCKER_HOST is set to unix:///nonexistent/docker.sock" in str(info.value)
+        assert "unset it" in str(info.value) and "systemctl" not in str(info.value)
     finally:
         engine.client.cache_clear()

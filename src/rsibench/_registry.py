@@ -20,9 +20,23 @@ def rsibench(tasks: str = "", agent: str = "react") -> Task:
         tasks: Comma-separated globs over task ids, families or categories (default: all).
         agent: react (the model agent), oracle or noop.
     """
-    from rsibench.harness import AgentRun, build_task, ready_images
-    from rsibench.suite import load_suite
+    from rsibench.agents import AgentRun
+    from rsibench.engine import DockerUnavailable
+    from rsibench.harness import build_task, ready_images
+    from rsibench.images import ImageError
+    from rsibench.suite import SuiteError, load_suite
 
-    suite = load_suite()
-    variants = suite.select([p.strip() for p in tasks.split(",")])
-    return build_task(suite, variants, AgentRun(agent), ready_images(suite, variants))
+    try:
+        suite = load_suite()
+        variants = suite.select([p.strip() for p in tasks.split(",")])
+        built = ready_images(suite, variants)
+    except (SuiteError, DockerUnavailable, ImageError) as e:
+        # These messages already say the fix; inspect prints anything but a PrerequisiteError
+        # (which it keeps in a private module) with a traceback.
+        from inspect_ai._util.error import (  # noqa: E501  # inspect-evals-lint: ignore[private_api_imports] -- the only error inspect prints without a traceback
+            PrerequisiteError,
+        )
+
+        lines = e.problems if isinstance(e, SuiteError) else [str(e)]
+        raise PrerequisiteError("rsibench: " + "\n  ".join(lines)) from None
+    return build_task(suite, variants, AgentRun(agent), built)

@@ -16,6 +16,11 @@ class DockerUnavailable(RuntimeError):
 
 
 def _how_to_start() -> str:
+    if host := os.environ.get("DOCKER_HOST"):
+        return (
+            f"DOCKER_HOST is set to {host}: point it at a running Docker daemon, or unset it "
+            "to use the local one (unix:///var/run/docker.sock)."
+        )
     return (
         "Start it with `sudo systemctl start docker` (systemd), or `sudo dockerd &` "
         "(no systemd); on Debian install it first with `sudo apt-get install docker.io`. "
