@@ -27,6 +27,7 @@ from rsibench.sandbox import (
     WORKSPACE,
     RsibenchSandbox,
     SandboxConfig,
+    WorkspaceExportError,
     tar_directory,
     tar_files,
 )
@@ -97,10 +98,16 @@ def parse_verdict(text: str) -> VerifierResult:
 def run_verifier(
     agent: RsibenchSandbox, verifier: RsibenchSandbox, variant: Variant
 ) -> VerifierResult:
-    """Copy the agent's workspace into the verifier, add the hidden files, run the scorer."""
+    """End the agent's turn, copy its workspace into the verifier, add the hidden files, run
+    the scorer."""
     fam = variant.family
     started = time.monotonic()
-    verifier.put_archive(WORKSPACE, agent.export_workspace())
+    try:
+        export = agent.export_workspace()  # kills and freezes the agent's processes first
+    except WorkspaceExportError as e:
+        return VerifierResult.failed(f"the workspace cannot be scored: {e}")
+    with export.archive:
+        verifier.put_archive(WORKSPACE, export.archive)
     root = fam.path.parents[2]
     verifier.put_archive(
         VERIFIER_DIR, tar_directory(fam.path / "checks", 0, 0, 0o700, 0o600, "checks")
@@ -146,6 +153,8 @@ def run_verifier(
         else:
             result = parse_verdict(verdict.decode(errors="replace"))
             result.details.setdefault("log", log_tail)
+    if export.dropped:
+        result.details["workspace_dropped"] = export.dropped
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
