@@ -194,7 +194,7 @@ def test_links_leading_outside_the_workspace_are_dropped_with_a_note(pair):
         "echo 'print(42)' > answer.py && mkdir -p deep/er && ln -s answer.py ok "
         "&& ln -s ../../etc/passwd stray && ln -s /verifier/checks/expected.txt absolute "
         "&& ln -s .. deep/up && ln -s deep/up/.. chained && ln -s /workspace/answer.py inside "
-        "&& mkfifo pipe",
+        "&& ln answer.py hard && mkfifo pipe",
     )
     result = run_verifier(agent, verifier, variant)
     assert result.error is None and result.success is True  # the attempt itself is fine
@@ -209,6 +209,7 @@ def test_links_leading_outside_the_workspace_are_dropped_with_a_note(pair):
     code, out, _ = sh(verifier, "cd /workspace && readlink ok deep/up inside && ls", user="root")
     assert out.split()[:3] == ["answer.py", "..", "/workspace/answer.py"]
     assert "stray" not in out and "absolute" not in out and "chained" not in out
+    assert sh(verifier, "cat /workspace/hard", user="root")[1] == "print(42)\n"
 
 
 @pytest.mark.parametrize(

@@ -538,6 +538,15 @@ class _Tail:
         return data
 
 
+class StartFailed(Exception):
+    """The command could not be started (its errno, 0 if none, and the reason)."""
+
+    def __init__(self, errno: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.message = message
+
+
 class _Call:
     def __init__(self, rid: int, lock: threading.Lock, limit: int) -> None:
         self.rid = rid
@@ -545,7 +554,7 @@ class _Call:
         self.out = _Tail(limit)
         self.err = _Tail(limit)
         self.code: int | None = None
-        self.start_errno = 0  # why it could not start (FAIL), if it could not
+        self.start_errno: int | None = None  # set when it could not start (FAIL)
         self.reply = b""
         self.done = False
         self.sent = 0
@@ -661,8 +670,7 @@ class Connection:
         ``marker`` (default: a fresh one) is what ``kill`` needs to reach this command's
         processes from elsewhere, e.g. when the caller gives up waiting. Each stream keeps its
         last ``max_output`` bytes (default: the connection's). A command that could not start
-        reports status 126, or with ``raise_start_error`` raises the OSError (e.g.
-        PermissionError for a file that is not executable).
+        reports status 126, or with ``raise_start_error`` raises ``StartFailed``.
         """
         _check_strings(cmd, env)
         deadline = time.monotonic() + timeout if timeout else None
@@ -698,8 +706,8 @@ class Connection:
             self._forget(call)
         assert call.code is not None
         out, err = call.out.value(), call.err.value()
-        if raise_start_error and call.start_errno:
-            raise OSError(call.start_errno, err.decode(errors="replace").strip())
+        if raise_start_error and call.start_errno is not None:
+            raise StartFailed(call.start_errno, err.decode(errors="replace").strip())
         return call.code, out, err, call.out.truncated or call.err.truncated
 
     def kill(self, marker: str, target: int = 0, timeout: float = 30.0) -> int:

@@ -42,6 +42,7 @@ from typing import Any, Literal, overload
 import anyio
 import docker.errors
 import docker.types
+import requests
 from inspect_ai.util import (
     ExecResult,
     OutputLimitExceededError,
@@ -527,12 +528,10 @@ class RsibenchSandbox(SandboxEnvironment):
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._kill_quietly, marker)
             raise
-        except TimeoutError:
-            raise
-        except PermissionError as e:  # not executable: raised, as inspect's providers do
-            raise PermissionError(errno.EACCES, e.strerror, cmd[0]) from None
-        except OSError as e:  # other start failures are results, like docker exec's
-            code, out, err, truncated = 126, b"", f"{e.strerror}\n".encode(), False
+        except execd.StartFailed as e:
+            if e.errno == errno.EACCES:  # not executable: raised, as inspect's providers do
+                raise PermissionError(errno.EACCES, e.message, cmd[0]) from None
+            code, out, err, truncated = execd.FAILED_TO_START, b"", f"{e}\n".encode(), False
         note = (
             f"\n[output truncated to its last {SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE_STR}]"
         )
@@ -706,9 +705,9 @@ class RsibenchSandbox(SandboxEnvironment):
                 tarfile.open(fileobj=out, mode="w|") as dst,
             ):
                 export = _filter_workspace(src, dst, self.disk_cap)
-        except tarfile.TarError as e:
+        except (tarfile.TarError, requests.RequestException) as e:
             out.close()
-            raise WorkspaceExportError(f"Docker's archive of it is unreadable ({e})") from e
+            raise WorkspaceExportError(f"reading Docker's archive of it failed ({e})") from e
         except BaseException:
             out.close()
             raise
