@@ -13,8 +13,10 @@ import pytest
 
 from rsibench.sandbox import (
     EXPORT_MAX_ENTRIES,
+    EXPORT_SECONDS,
     RsibenchSandbox,
     WorkspaceExportError,
+    _ChunkReader,
     _filter_workspace,
     _link_stays_inside,
 )
@@ -233,3 +235,10 @@ def test_links_leading_outside_the_workspace_are_dropped_with_a_note(pair):
 def test_link_resolution_follows_the_workspaces_own_links(name, target, inside):
     links = {"up": "..", "deep/up": "..", "loop": "loop", name: target}
     assert _link_stays_inside(name, links) is inside
+
+
+def test_an_export_past_its_time_limit_fails():
+    chunks = iter([b"x" * 512] * 4)
+    reader = _ChunkReader(chunks, deadline=time.monotonic() - 1)
+    with pytest.raises(WorkspaceExportError, match=f"longer than {EXPORT_SECONDS:.0f} s"):
+        reader.read(512)

@@ -341,8 +341,9 @@ def cleanup(everything: bool) -> None:
     console.print(f"removed {done.removed} container(s) and volume(s)", highlight=False)
     if done.kept:
         console.print(
-            f"kept {done.kept} of runs still alive or started elsewhere "
-            "(`rsibench cleanup --all` removes them too)",
+            f"kept {done.kept} of runs still alive, or whose run cannot be told from here "
+            "(made on another host, or by an rsibench that did not label owners); "
+            "`rsibench cleanup --all` removes them too",
             highlight=False,
         )
 
