@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import anyio
 import pytest
+from click.testing import CliRunner
 
 from rsibench import engine
-from rsibench.sandbox import LABEL, RsibenchSandbox, SandboxConfig, remove_leftovers
+from rsibench.cli import main
+from rsibench.sandbox import (
+    LABEL,
+    OWNER_LABEL,
+    RsibenchSandbox,
+    SandboxConfig,
+    _owner_labels,
+    _where,
+    owner_alive,
+)
 from rsibench.scoring import run_verifier
 
 pytestmark = pytest.mark.docker
@@ -179,12 +193,68 @@ def test_containers_and_volumes_removed_even_when_init_fails(mini_task, docker_c
     assert len(leftovers(docker_client)) == before
 
 
-def test_remove_leftovers_cleans_an_interrupted_session(mini_task, docker_client):
-    cfg = SandboxConfig.for_sample(mini_task)
-    anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})  # never cleaned: as if killed
-    assert leftovers(docker_client)
-    remove_leftovers(None)
-    assert leftovers(docker_client) == []
+KILLED_RUN = """
+import anyio, sys, time
+from rsibench.sandbox import RsibenchSandbox
+from rsibench.sandbox import SandboxConfig
+from rsibench.suite import load_suite
+from pathlib import Path
+suite = load_suite(Path(sys.argv[1]))
+cfg = SandboxConfig.for_sample(suite.sample_spec(suite.variants[0], sys.argv[2], None))
+anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})
+print("up", flush=True)
+time.sleep(600)
+"""
+
+
+def killed_run(mini_suite, image_tag) -> int:
+    """A run that made a sample's sandboxes and was then killed: its pid."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(mini_suite.root), image_tag],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    assert proc.stdout.readline() == b"up\n"
+    proc.kill()
+    proc.wait()
+    return proc.pid
+
+
+def owned_by(docker_client, pid: int) -> list:
+    label = [f"{OWNER_LABEL}.pid={pid}", f"{OWNER_LABEL}.where={_where()}"]
+    return docker_client.containers.list(
+        all=True, filters={"label": label}
+    ) + docker_client.volumes.list(filters={"label": label})
+
+
+def test_cleanup_removes_only_what_runs_no_longer_alive_left(mini_suite, image_tag, docker_client):
+    dead = killed_run(mini_suite, image_tag)
+    assert len(owned_by(docker_client, dead)) == 5  # two containers, three volumes
+    cfg = SandboxConfig.for_sample(mini_suite.sample_spec(mini_suite.variants[0], image_tag, None))
+    envs = anyio.run(RsibenchSandbox.sample_init, "test", cfg, {})  # a live run's
+    try:
+        result = CliRunner().invoke(main, ["cleanup"])
+        assert result.exit_code == 0, result.output
+        assert owned_by(docker_client, dead) == []
+        assert len(owned_by(docker_client, os.getpid())) == 5
+        assert "--all" in result.output  # and it says how to remove the live ones too
+        # a run resuming after being killed starts by removing what its dead attempt left
+        dead = killed_run(mini_suite, image_tag)
+        anyio.run(RsibenchSandbox.task_init, "test", cfg)
+        assert owned_by(docker_client, dead) == []
+        assert len(owned_by(docker_client, os.getpid())) == 5
+    finally:
+        anyio.run(RsibenchSandbox.sample_cleanup, "test", cfg, envs, False)
+    assert owned_by(docker_client, os.getpid()) == []
+
+
+def test_owner_is_alive_only_while_its_process_runs():
+    labels = _owner_labels()
+    assert owner_alive(labels) is True
+    reused = {**labels, f"{OWNER_LABEL}.started": str(int(labels[f"{OWNER_LABEL}.started"]) - 1)}
+    assert owner_alive(reused) is False  # same pid, another process: the owner is gone
+    assert owner_alive({**labels, f"{OWNER_LABEL}.where": "elsewhere"}) is None
+    assert owner_alive({LABEL: "agent"}) is None  # made before owners were recorded
 
 
 def test_dead_daemon_gives_one_clear_message(monkeypatch):

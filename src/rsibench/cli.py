@@ -536,12 +536,30 @@ def harvest(logs: tuple[Path, ...], records_dir: Path | None) -> None:
 
 
 @main.command("cleanup")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Also remove sandboxes of runs that are alive or were started on another host.",
+)
 @friendly_errors
-def cleanup() -> None:
-    """Remove every rsibench sandbox container and volume left on this Docker daemon."""
+def cleanup(everything: bool) -> None:
+    """Remove rsibench sandbox containers and volumes that runs no longer alive left behind.
+
+    Each sandbox is labelled with the process that made it (host, pid and the pid's start
+    time); only those whose process has ended on this host are removed, unless --all.
+    """
     from rsibench.sandbox import remove_leftovers
 
-    console.print(f"removed {remove_leftovers(None)} container(s) and volume(s)")
+    done = remove_leftovers(everything=everything)
+    console.print(f"removed {done.removed} container(s) and volume(s)", highlight=False)
+    if done.kept:
+        console.print(
+            f"kept {done.kept} of runs still alive, or whose run cannot be told from here "
+            "(made on another host, or by an rsibench that did not label owners); "
+            "`rsibench cleanup --all` removes them too",
+            highlight=False,
+        )
 
 
 def _register_analysis() -> None:

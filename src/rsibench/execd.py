@@ -9,8 +9,9 @@ replies come back on its stdout inside docker's multiplexed 8-byte-header frames
 Wire format, both ways: ``>IBI`` (request id, kind, payload length) then the payload.
 
 Host -> server: START (JSON: cmd, cwd, env, user, marker, eof), STDIN (bytes), EOF, KILL
-(JSON: target, marker, user), PING. Server -> host: OUT / ERR (bytes), EXIT (exit status),
-FAIL (the command could not be started: reported as status 126, like ``docker exec``), ACK
+(JSON: target and marker, or all), PING. Server -> host: OUT / ERR (bytes), EXIT (exit status),
+FAIL (JSON: errno, message; the command could not be started: reported as status 126, like
+``docker exec``), ACK
 (stdin bytes handed to the command: the host keeps at most ``WINDOW`` unacknowledged bytes in
 flight per command, so the server's memory stays bounded whatever the command reads), CLOSED
 (the command's stdin is gone; stop sending), KILLED, PONG.
@@ -18,21 +19,28 @@ flight per command, so the server's memory stays bounded whatever the command re
 Semantics match ``docker exec`` (Engine 20.10) as the provider used it before:
 
 * ``cmd[0]`` is resolved through ``PATH`` of the command's environment: the container's
-  environment, ``HOME`` from the user's passwd entry ("/" for a uid without one), the requested
-  ``env``, and ``RSIBENCH_EXEC=<marker>``.
+  environment, ``HOME`` from the user's passwd entry ("/" for a uid without one), and the
+  requested ``env``.
 * The command runs with the user's uid, primary gid and supplementary groups (``user`` is a
   name or uid, optionally ``:group``), in its own session, with fresh pipes for 0, 1 and 2 and
-  nothing else open.
+  nothing else open. One more supplementary group, unique to the exec (a *mark* gid at or above
+  ``MARK_GID_BASE``), tags every process it starts: an unprivileged process cannot drop a
+  supplementary group (setgroups needs CAP_SETGID, and Docker's seccomp profile refuses the user
+  namespaces that would grant it), and ``/proc/<pid>/status`` shows it to the server.
 * An exec returns when its main process has exited and its stdout and stderr are closed, or
   ``DRAIN_SECONDS`` (2 s, dockerd's own grace) after the main process exited if a background
   process still holds them: ``cmd &`` with redirected output returns at once, an unredirected
   one after 2 s, and output written within those 2 s is kept.
 * Killed by a signal: 128 + signal. Could not start (no such command, bad cwd, unknown user,
   no free pid): 126 with the reason on stderr.
-* KILL sends SIGKILL to the command's process group at once, then sweeps ``/proc`` three times
-  for processes whose environment carries the exec's marker (so setsid'd and daemonised
-  children die too) from a forked child that first takes the exec's uid: root without
-  CAP_SYS_PTRACE cannot read another uid's ``/proc/<pid>/environ``.
+* KILL sends SIGKILL to the command's process group at once, then stops and kills every
+  process carrying the exec's mark gid (setsid'd, daemonised and environment-scrubbed children
+  included). KILL with ``all`` does the same to every process but docker-init and the server:
+  the end of the agent's turn. Processes are first stopped (SIGSTOP) until a scan of ``/proc``
+  finds none left running, then killed, so a fork storm cannot refill the slots it frees.
+* A command that cannot start for want of a free pid (a fork storm left behind by an earlier
+  command fills the pids cgroup) makes the server kill what earlier, finished commands left
+  running and try again; the command's stderr says so.
 
 The commands get ``oom_score_adj`` 500 (the server stays at 0) so that, when a sample's
 processes exhaust its memory cgroup, the kernel kills the agent's process, not the server.
@@ -69,7 +77,6 @@ START, STDIN, EOF, KILL, PING = b"SIEKP"
 # server -> host
 OUT, ERR, EXIT, FAIL, ACK, CLOSED, KILLED, PONG = b"ORXFACKP"
 
-MARKER_VAR = "RSIBENCH_EXEC"
 SOURCE_VAR = "RSIBENCH_EXECD"
 DRAIN_SECONDS = 2.0  # as dockerd waits for an exec's streams after the process exits
 CHUNK = 64 * 1024
@@ -77,7 +84,10 @@ WINDOW = 1024 * 1024  # stdin bytes in flight per command
 MAX_MESSAGE = 64 * 1024 * 1024
 CHILD_OOM_SCORE = 500
 FAILED_TO_START = 126  # what docker exec reports when the runtime cannot start a command
-SWEEPS = 3
+MARK_GID_BASE = 1_500_000_000  # far from any gid of the image; mark gids count up from here
+MARK_GID_SPAN = 500_000_000
+SWEEP_SECONDS = 10.0  # a sweep gives up after this long (never seen: it takes milliseconds)
+RECLAIM_SECONDS = 2.0  # how long a start waits for pids freed by killing leftovers
 BOOT = f"import os; exec(os.environ[{SOURCE_VAR!r}])  # rsibench execd"
 
 
@@ -145,49 +155,69 @@ def _describe_failure(error: BaseException, cmd: list[str], cwd: str) -> str:
     return f"exec failed: {error}"
 
 
-def _sweep(marker: str, uid: int, gid: int, groups: list[int]) -> None:
-    """In a forked child: become ``uid`` and SIGKILL every process carrying ``marker``.
+def _processes(chosen: Any) -> list[int]:
+    """Live pids (not init, not this process) whose supplementary groups satisfy ``chosen``.
 
-    Everything inherited is closed first (the host's pipes above all), so nothing of the
-    server's is reachable once this process belongs to the exec's uid.
+    Zombies are left out: they are dead already, and those that are the server's own children
+    wait for it to reap them.
     """
-    try:
-        signal.set_wakeup_fd(-1)
-        os.closerange(0, 1 << 20)
-        os.setgroups(groups)
-        os.setgid(gid)
-        os.setuid(uid)
-        needle = f"{MARKER_VAR}={marker}".encode()
-        me = str(os.getpid())
-        for _ in range(SWEEPS):  # a fork racing one sweep is caught by the next
-            for name in os.listdir("/proc"):
-                if not name.isdigit() or name == me:
-                    continue
-                try:
-                    fd = os.open(f"/proc/{name}/environ", os.O_RDONLY)
-                except OSError:
-                    continue
-                try:
-                    parts = []
-                    while chunk := os.read(fd, 1 << 16):
-                        parts.append(chunk)
-                except OSError:
-                    parts = []
-                finally:
-                    os.close(fd)
-                if needle in b"".join(parts).split(b"\0"):
-                    with contextlib.suppress(OSError):
-                        os.kill(int(name), signal.SIGKILL)
-    finally:
-        os._exit(0)
+    me = os.getpid()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or name == "1" or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as f:
+                status = f.read()
+        except OSError:  # exited meanwhile
+            continue
+        fields = dict(line.split(b":", 1) for line in status.split(b"\n") if b":" in line)
+        if fields.get(b"State", b"Z").split()[:1] in ([b"Z"], [b"X"]):
+            continue
+        if chosen({int(g) for g in fields.get(b"Groups", b"").split()}):
+            found.append(int(name))
+    return found
+
+
+def _is_mark(gid: int) -> bool:
+    return MARK_GID_BASE <= gid < MARK_GID_BASE + MARK_GID_SPAN
+
+
+def stop_and_kill(chosen: Any) -> int:
+    """SIGKILL every process ``chosen`` picks by its groups; returns how many.
+
+    Each pass stops (SIGSTOP) what it finds until a scan finds nothing new, then kills all of
+    it: a stopped process can neither fork nor free a pid for another to take. Passes repeat
+    until one finds nothing (a stopped process continued by another could fork in between).
+    """
+    deadline = time.monotonic() + SWEEP_SECONDS
+    total = 0
+    while time.monotonic() < deadline:
+        stopped: set[int] = set()
+        while time.monotonic() < deadline:
+            new = [pid for pid in _processes(chosen) if pid not in stopped]
+            if not new:
+                break
+            for pid in new:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGSTOP)
+            stopped.update(new)
+        for pid in stopped:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        if not stopped:
+            break
+        total += len(stopped)
+    return total
 
 
 class _Command:
     """One running command on the server side."""
 
-    def __init__(self, rid: int, proc: subprocess.Popen) -> None:
+    def __init__(self, rid: int, proc: subprocess.Popen, mark: int) -> None:
         self.rid = rid
         self.proc = proc
+        self.mark = mark
         self.readers: dict[int, int] = {}  # fd -> OUT | ERR
         self.files: dict[int, Any] = {}  # fd -> its file object, which alone may close it
         self.stdin_fd: int | None = None
@@ -198,22 +228,12 @@ class _Command:
         self.drain_until: float | None = None
 
 
-class _Killer:
-    def __init__(self, rid: int, marker: str, user: tuple[int, int, list[int]]) -> None:
-        self.rid, self.marker, self.user = rid, marker, user
-        self.pid = 0
-        self.forks = 0  # fork attempts (a full pids cgroup makes fork fail for a while)
-        self.runs = 0  # sweeps started (a swept process may kill a sweeper of its own uid)
-        self.retry_at: float | None = None
-
-
 class Server:
     def __init__(self) -> None:
         self.env = _initial_environ()
         self.sel = selectors.DefaultSelector()
         self.commands: dict[int, _Command] = {}
-        self.killers: dict[int, _Killer] = {}  # by pid
-        self.waiting: list[_Killer] = []  # could not fork yet
+        self.marks: dict[str, int] = {}  # exec marker -> its mark gid
         self.buf = bytearray()
         self.oom_ok = True
 
@@ -255,7 +275,6 @@ class Server:
 
     def next_timeout(self) -> float | None:
         times = [c.drain_until for c in self.commands.values() if c.drain_until is not None]
-        times += [k.retry_at for k in self.waiting if k.retry_at is not None]
         return max(0.0, min(times) - time.monotonic()) if times else None
 
     # ---- requests --------------------------------------------------------------------------
@@ -297,6 +316,13 @@ class Server:
             info = {"pid": os.getpid(), "python": sys.version.split()[0], "oom": self.oom_ok}
             self.send(PONG, rid, json.dumps(info).encode())
 
+    def mark(self, marker: str) -> int:
+        """The mark gid of an exec (the same for every use of one marker)."""
+        gid = self.marks.get(marker)
+        if gid is None:
+            gid = self.marks[marker] = MARK_GID_BASE + len(self.marks) % MARK_GID_SPAN
+        return gid
+
     def start(self, rid: int, req: dict[str, Any]) -> None:
         cmd, cwd = req["cmd"], req.get("cwd") or "/"
         try:
@@ -304,10 +330,38 @@ class Server:
             env = dict(self.env)
             env["HOME"] = home
             env.update(req.get("env") or {})
-            env[MARKER_VAR] = req["marker"]
+            mark = self.mark(req["marker"])
+            proc = self.spawn(rid, cmd, cwd, env, (uid, gid, [*groups, mark]))
+        except Exception as e:
+            failure = {
+                "errno": (e.errno if isinstance(e, OSError) else 0) or 0,
+                "message": _describe_failure(e, cmd, cwd),
+            }
+            self.send(FAIL, rid, json.dumps(failure).encode())
+            return
+        command = _Command(rid, proc, mark)
+        self.commands[rid] = command
+        for stream, kind in ((proc.stdout, OUT), (proc.stderr, ERR)):
+            fd = stream.fileno()
+            command.readers[fd] = kind
+            command.files[fd] = stream
+            self.sel.register(fd, selectors.EVENT_READ, self.reader(command))
+        command.stdin_fd = proc.stdin.fileno()
+        os.set_blocking(command.stdin_fd, False)
+        if req.get("eof"):
+            command.in_eof = True
+            self.close_stdin(command)
+
+    def spawn(
+        self, rid: int, cmd: list[str], cwd: str, env: dict[str, str], user: tuple
+    ) -> subprocess.Popen:
+        """Popen ``cmd``; if the pids cgroup is full, first kill what finished execs left."""
+        uid, gid, groups = user
+        deadline = None
+        while True:
             self.set_oom(CHILD_OOM_SCORE)
             try:
-                proc = subprocess.Popen(
+                return subprocess.Popen(
                     cmd,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
@@ -320,23 +374,26 @@ class Server:
                     extra_groups=groups,
                     start_new_session=True,
                 )
+            except BlockingIOError:  # fork failed with EAGAIN: no free pid
+                if deadline is None:
+                    deadline = time.monotonic() + RECLAIM_SECONDS
+                    killed = self.kill_leftovers()
+                    if killed:
+                        note = (
+                            "rsibench: no free process slot in the container; killed "
+                            f"{killed} process(es) left running by earlier commands\n"
+                        )
+                        self.send(ERR, rid, note.encode())
+                elif time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)  # docker-init reaps the killed orphans, freeing their pids
             finally:
                 self.set_oom(0)
-        except Exception as e:
-            self.send(FAIL, rid, _describe_failure(e, cmd, cwd).encode(errors="replace"))
-            return
-        command = _Command(rid, proc)
-        self.commands[rid] = command
-        for stream, kind in ((proc.stdout, OUT), (proc.stderr, ERR)):
-            fd = stream.fileno()
-            command.readers[fd] = kind
-            command.files[fd] = stream
-            self.sel.register(fd, selectors.EVENT_READ, self.reader(command))
-        command.stdin_fd = proc.stdin.fileno()
-        os.set_blocking(command.stdin_fd, False)
-        if req.get("eof"):
-            command.in_eof = True
-            self.close_stdin(command)
+
+    def kill_leftovers(self) -> int:
+        """Kill every process of an exec that has finished (what ``cmd &`` left running)."""
+        running = {c.mark for c in self.commands.values()}
+        return stop_and_kill(lambda gs: any(_is_mark(g) and g not in running for g in gs))
 
     def reader(self, command: _Command):
         return lambda fd: self.on_output(command, fd)
@@ -411,14 +468,6 @@ class Server:
                 command.drain_until = now + DRAIN_SECONDS
                 self.close_stdin(command)
                 self.maybe_finish(command)
-        for pid, killer in list(self.killers.items()):
-            try:
-                done, status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done, status = pid, 0
-            if done:
-                del self.killers[pid]
-                self.killer_done(killer, status)
 
     def maybe_finish(self, command: _Command) -> None:
         if command.code is None or command.readers:
@@ -443,46 +492,19 @@ class Server:
                         pass
                     self.close_reader(command, fd)
                 self.maybe_finish(command)
-        for killer in list(self.waiting):
-            if killer.retry_at is not None and now >= killer.retry_at:
-                self.waiting.remove(killer)
-                self.spawn_killer(killer)
 
     # ---- kill ------------------------------------------------------------------------------
     def kill(self, rid: int, req: dict[str, Any]) -> None:
-        target = self.commands.get(req.get("target", -1))
-        if target is not None:  # its group may outlive its leader
-            with contextlib.suppress(OSError):
-                os.killpg(target.proc.pid, signal.SIGKILL)
-        try:
-            uid, gid, groups, _ = _resolve_user(req["user"])
-        except LookupError:  # the command never started
-            self.send(KILLED, rid, b"unknown user")
-            return
-        self.spawn_killer(_Killer(rid, req["marker"], (uid, gid, groups)))
-
-    def spawn_killer(self, killer: _Killer) -> None:
-        killer.forks += 1
-        try:
-            pid = os.fork()
-        except OSError as e:
-            if killer.forks >= 250:  # about 5 s of a full pids cgroup
-                self.send(KILLED, killer.rid, f"could not fork a sweeper: {e}".encode())
-            else:
-                killer.retry_at = time.monotonic() + 0.02
-                self.waiting.append(killer)
-            return
-        if pid == 0:
-            _sweep(killer.marker, *killer.user)
-        killer.pid, killer.retry_at = pid, None
-        killer.runs += 1
-        self.killers[pid] = killer  # its exit arrives as SIGCHLD
-
-    def killer_done(self, killer: _Killer, status: int) -> None:
-        if os.WIFSIGNALED(status) and killer.runs < SWEEPS:
-            self.spawn_killer(killer)  # a swept process of the same uid killed the sweeper
-            return
-        self.send(KILLED, killer.rid, b"ok")
+        if req.get("all"):
+            killed = stop_and_kill(lambda groups: True)
+        else:
+            target = self.commands.get(req.get("target", -1))
+            if target is not None:  # its group may outlive its leader
+                with contextlib.suppress(OSError):
+                    os.killpg(target.proc.pid, signal.SIGKILL)
+            mark = self.marks.get(req["marker"])
+            killed = 0 if mark is None else stop_and_kill(lambda groups: mark in groups)
+        self.send(KILLED, rid, str(killed).encode())
 
 
 def serve() -> None:
@@ -516,6 +538,15 @@ class _Tail:
         return data
 
 
+class StartFailed(Exception):
+    """The command could not be started (its errno, 0 if none, and the reason)."""
+
+    def __init__(self, errno: int, message: str) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.message = message
+
+
 class _Call:
     def __init__(self, rid: int, lock: threading.Lock, limit: int) -> None:
         self.rid = rid
@@ -523,6 +554,7 @@ class _Call:
         self.out = _Tail(limit)
         self.err = _Tail(limit)
         self.code: int | None = None
+        self.start_errno: int | None = None  # set when it could not start (FAIL)
         self.reply = b""
         self.done = False
         self.sent = 0
@@ -630,17 +662,21 @@ class Connection:
         user: str,
         timeout: float | None,
         marker: str | None = None,
+        max_output: int | None = None,
+        raise_start_error: bool = False,
     ) -> tuple[int, bytes, bytes, bool]:
         """Run to completion; on timeout kill everything it started, then raise TimeoutError.
 
         ``marker`` (default: a fresh one) is what ``kill`` needs to reach this command's
-        processes from elsewhere, e.g. when the caller gives up waiting.
+        processes from elsewhere, e.g. when the caller gives up waiting. Each stream keeps its
+        last ``max_output`` bytes (default: the connection's). A command that could not start
+        reports status 126, or with ``raise_start_error`` raises ``StartFailed``.
         """
         _check_strings(cmd, env)
         deadline = time.monotonic() + timeout if timeout else None
         marker = marker or uuid.uuid4().hex
         data = memoryview(input or b"")
-        call = self._new_call()
+        call = self._new_call(max_output)
         request = {
             "cmd": list(cmd),
             "cwd": cwd,
@@ -664,26 +700,35 @@ class Connection:
             self._wait(call, deadline)
         except TimeoutError:
             self._forget(call)
-            self.kill(marker, user, target=call.rid)
+            self.kill(marker, target=call.rid)
             raise
         finally:
             self._forget(call)
         assert call.code is not None
         out, err = call.out.value(), call.err.value()
+        if raise_start_error and call.start_errno is not None:
+            raise StartFailed(call.start_errno, err.decode(errors="replace").strip())
         return call.code, out, err, call.out.truncated or call.err.truncated
 
-    def kill(self, marker: str, user: str, target: int = 0, timeout: float = 30.0) -> None:
-        """SIGKILL every process carrying ``marker`` (swept as ``user``); waits for the sweep."""
+    def kill(self, marker: str, target: int = 0, timeout: float = 30.0) -> int:
+        """SIGKILL every process the exec of ``marker`` started; returns how many."""
+        return self._kill({"target": target, "marker": marker}, timeout)
+
+    def kill_all(self, timeout: float = 30.0) -> int:
+        """SIGKILL every process in the container but docker-init and the server."""
+        return self._kill({"all": True}, timeout)
+
+    def _kill(self, request: dict[str, Any], timeout: float) -> int:
         call = self._new_call()
         try:
-            payload = json.dumps({"target": target, "marker": marker, "user": str(user)})
-            self._send(_message(KILL, call.rid, payload.encode()))
+            self._send(_message(KILL, call.rid, json.dumps(request).encode()))
             try:
                 self._wait(call, time.monotonic() + timeout)
             except TimeoutError:
                 raise self._error(
-                    f"it did not confirm killing a timed-out command within {timeout:.0f} s"
+                    f"it did not confirm killing processes within {timeout:.0f} s"
                 ) from None
+            return int(call.reply)
         finally:
             self._forget(call)
 
@@ -691,13 +736,13 @@ class Connection:
         self._fail(reason)
 
     # ---- internals -------------------------------------------------------------------------
-    def _new_call(self) -> _Call:
+    def _new_call(self, max_output: int | None = None) -> _Call:
         with self._lock:
             if self._dead is not None:
                 raise self._error()
             rid = self._next
             self._next = self._next % 0xFFFFFFFF + 1
-            call = self._calls[rid] = _Call(rid, self._lock, self.max_output)
+            call = self._calls[rid] = _Call(rid, self._lock, max_output or self.max_output)
             return call
 
     def _forget(self, call: _Call) -> None:
@@ -824,8 +869,10 @@ class Connection:
                     if kind == EXIT:
                         call.code = int(payload)
                     elif kind == FAIL:
+                        failure = json.loads(payload)
                         call.code = FAILED_TO_START
-                        call.err.add(payload + b"\n")
+                        call.start_errno = failure["errno"]
+                        call.err.add(failure["message"].encode(errors="replace") + b"\n")
                     call.reply = payload
                     call.done = True
                     call.cond.notify_all()

@@ -9,25 +9,47 @@ is how disk is limited on any storage driver. No docker compose is needed; Engin
 Commands do not go through ``docker exec`` (runc exec alone costs ~35 ms): each container's main
 process is an exec server (:mod:`rsibench.execd`) that the host drives over the container's
 attached stdin and stdout, one connection and one reader thread per container.
+
+The agent's turn ends when its workspace is exported for scoring (:meth:`export_workspace`):
+every process in the agent container is killed and the container is frozen first, so nothing
+the agent left running can edit what is scored. The export streams the archive once, within
+the workspace's disk cap, an entry cap and a time limit, and drops links that lead outside it.
+
+Every container and volume is labelled with its owner (host, pid namespace, pid and the pid's
+start time), so that ``rsibench cleanup`` removes only what belongs to runs no longer alive.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import errno
 import io
+import logging
+import os
 import shlex
+import socket
 import tarfile
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, overload
 
 import anyio
 import docker.errors
 import docker.types
-from inspect_ai.util import ExecResult, OutputLimitExceededError, SandboxEnvironment, sandboxenv
+import requests
+from inspect_ai.util import (
+    ExecResult,
+    OutputLimitExceededError,
+    SandboxEnvironment,
+    SandboxEnvironmentLimits,
+    sandboxenv,
+)
 from pydantic import BaseModel
 
 from rsibench import engine, execd
@@ -39,10 +61,14 @@ VERIFIER_DIR = "/verifier"
 LABEL = "org.rsibench.sandbox"
 SESSION_LABEL = "org.rsibench.session"
 SESSION = uuid.uuid4().hex[:12]  # this process; task_cleanup removes what it left behind
-MAX_OUTPUT = 10 * 1024 * 1024  # per stream, as inspect's docker sandbox
-MAX_READ = 100 * 1024 * 1024
+OWNER_LABEL = "org.rsibench.owner"  # .where, .pid, .started: see _owner_labels
 SPOOL = 64 * 1024 * 1024  # archives larger than this spill to a temporary file
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+EXPORT_MAX_ENTRIES = 100_000  # files, folders and links in an exported workspace
+EXPORT_SECONDS = 120.0  # wall-clock limit on exporting a workspace
+MAX_NOTES = 50  # dropped entries named one by one in the verifier's details
+
+log = logging.getLogger(__name__)
 
 
 class SandboxConfig(BaseModel, frozen=True):
@@ -69,6 +95,63 @@ class SandboxConfig(BaseModel, frozen=True):
         )
 
 
+def size_bytes(size: str) -> int:
+    """``resources.disk`` ("64m", "2g", "512k", as the task schema allows) in bytes."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(size[:-1]) * units[size[-1].lower()]
+
+
+# ---- ownership: which run a sandbox belongs to, and whether that run is still alive ---------
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _start_ticks(pid: int) -> str:
+    """A process's start time in clock ticks after boot ("" if unknown): beats pid reuse."""
+    stat = _read(f"/proc/{pid}/stat")
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces and ")"
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _where() -> str:
+    """The pid space this process lives in: host name, boot and pid namespace.
+
+    A pid means something only within one such space; sandboxes made in another one (another
+    machine sharing the daemon, a CI job in a container) are never judged dead from here.
+    """
+    try:
+        pidns = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        pidns = ""
+    return f"{socket.gethostname()}/{_read('/proc/sys/kernel/random/boot_id')}/{pidns}"
+
+
+def _owner_labels() -> dict[str, str]:
+    pid = os.getpid()
+    return {
+        LABEL: "",
+        SESSION_LABEL: SESSION,
+        f"{OWNER_LABEL}.where": _where(),
+        f"{OWNER_LABEL}.pid": str(pid),
+        f"{OWNER_LABEL}.started": _start_ticks(pid),
+    }
+
+
+def owner_alive(labels: dict[str, str]) -> bool | None:
+    """Whether the run that made a sandbox still runs: True, False, or None (cannot tell here)."""
+    where = labels.get(f"{OWNER_LABEL}.where")
+    pid, started = labels.get(f"{OWNER_LABEL}.pid", ""), labels.get(f"{OWNER_LABEL}.started")
+    if not where or not pid.isdigit() or not started or where != _where():
+        return None
+    return _start_ticks(int(pid)) == started
+
+
 def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str, str]]) -> dict:
     kwargs: dict[str, Any] = dict(
         image=cfg.image,
@@ -93,7 +176,7 @@ def _container_kwargs(cfg: SandboxConfig, role: str, volumes: dict[str, dict[str
         working_dir=WORKSPACE,
         security_opt=["no-new-privileges"],
         cap_drop=["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETFCAP", "NET_BIND_SERVICE"],
-        labels={LABEL: role, SESSION_LABEL: SESSION, "org.rsibench.task": cfg.task_id},
+        labels={**_owner_labels(), LABEL: role, "org.rsibench.task": cfg.task_id},
     )
     if cfg.gpus:
         kwargs["device_requests"] = [
@@ -107,7 +190,7 @@ def _volume(name: str, size: str, owner: str, mode: str) -> Any:
         name=name,
         driver="local",
         driver_opts={"type": "tmpfs", "device": "tmpfs", "o": f"size={size},{owner},mode={mode}"},
-        labels={LABEL: "volume", SESSION_LABEL: SESSION},
+        labels={**_owner_labels(), LABEL: "volume"},
     )
 
 
@@ -151,32 +234,147 @@ def tar_files(files: dict[str, bytes], uid: int, gid: int, mode: int) -> bytes:
     return buf.getvalue()
 
 
-def _reroot_archive(stream: Any, top: str) -> tempfile.SpooledTemporaryFile:
-    """Re-pack a ``get_archive`` stream of ``/<top>`` so names are relative to it.
+class WorkspaceExportError(RuntimeError):
+    """The agent's workspace cannot go to the verifier: too large, too many entries, too slow."""
 
-    Only regular files, directories and symlinks pass; nothing is ever unpacked on the host,
-    and symlinks stay symlinks for the daemon to place inside the target container.
+
+@dataclass
+class WorkspaceExport:
+    """The agent's /workspace as a tar with names relative to it, and what was left out."""
+
+    archive: Any  # a binary file object at offset 0; the caller closes it
+    entries: int = 0
+    bytes: int = 0  # apparent size of the regular files
+    dropped: list[str] = field(default_factory=list)  # one note per entry left out
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file object over an iterator of byte chunks, failing past a deadline."""
+
+    def __init__(self, chunks: Iterator[bytes], deadline: float) -> None:
+        self._chunks = chunks
+        self._deadline = deadline
+        self._view = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._view:
+            if time.monotonic() > self._deadline:
+                raise WorkspaceExportError(f"exporting it took longer than {EXPORT_SECONDS:.0f} s")
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._view = memoryview(chunk)
+        n = min(len(buffer), len(self._view))
+        buffer[:n] = self._view[:n]
+        self._view = self._view[n:]
+        return n
+
+
+def _link_stays_inside(name: str, links: dict[str, str]) -> bool:
+    """Whether the link ``name`` resolves inside the workspace without ever leaving it.
+
+    Names are relative to the workspace (mounted at the same path in both containers).
+    Resolution follows the workspace's other links (``links``: name -> target) as the kernel
+    would; a path that steps outside /workspace, even to come back, counts as leaving it (what
+    lies outside is the verifier's filesystem, not the agent's). Targets that do not exist are
+    harmless and stay.
     """
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (the caller owns it)
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as raw:
-        for chunk in stream:
-            raw.write(chunk)
-        raw.seek(0)
-        with (
-            tarfile.open(fileobj=raw, mode="r|") as src,
-            tarfile.open(fileobj=out, mode="w|") as dst,
-        ):
-            for member in src:
-                name = PurePosixPath(member.name)
-                if not name.parts or name.parts[0] != top or len(name.parts) == 1:
-                    continue
-                member.name = str(PurePosixPath(*name.parts[1:]))
-                if member.isfile():
-                    dst.addfile(member, src.extractfile(member))
-                elif member.isdir() or member.issym():
-                    dst.addfile(member)
-    out.seek(0)
-    return out
+    top = PurePosixPath(WORKSPACE).name
+    parts = list(PurePosixPath(name).parent.parts)
+    pending: collections.deque[str] = collections.deque()
+    hops = 0
+
+    def follow(target: str) -> bool:
+        nonlocal parts
+        path = PurePosixPath(target)
+        if path.is_absolute():
+            if path.parts[1:2] != (top,):
+                return False
+            parts = []
+            pending.extendleft(reversed(path.parts[2:]))
+        else:
+            pending.extendleft(reversed(path.parts))
+        return True
+
+    if not follow(links[name]):
+        return False
+    while pending:
+        part = pending.popleft()
+        if part == "..":
+            if not parts:
+                return False
+            parts.pop()
+            continue
+        parts.append(part)
+        target = links.get("/".join(parts))
+        if target is not None:
+            hops += 1
+            parts.pop()
+            if hops > 40 or not follow(target):  # 40: the kernel's own limit (ELOOP)
+                return False
+    return True
+
+
+def _filter_workspace(src: tarfile.TarFile, dst: tarfile.TarFile, disk_cap: int) -> WorkspaceExport:
+    """Copy ``src`` (Docker's archive of /workspace) into ``dst`` with names relative to it.
+
+    Only regular files, folders, symlinks and hard links pass. Fails past ``disk_cap`` bytes of
+    apparent size (a sparse file counts at its full length, as the tar would carry it) or
+    ``EXPORT_MAX_ENTRIES`` entries, before reading the data that would cross the cap.
+    Symlinks are written last, once every link is known, so each can be resolved.
+    """
+    top = PurePosixPath(WORKSPACE).name
+    export = WorkspaceExport(archive=None)
+    written: set[str] = set()
+    symlinks: dict[str, tarfile.TarInfo] = {}
+    for member in src:
+        parts = PurePosixPath(member.name).parts
+        if not parts or parts[0] != top or len(parts) == 1:
+            continue
+        name = "/".join(parts[1:])
+        export.entries += 1
+        if export.entries > EXPORT_MAX_ENTRIES:
+            raise WorkspaceExportError(
+                f"it holds more than {EXPORT_MAX_ENTRIES} files, folders and links"
+            )
+        if ".." in parts:
+            export.dropped.append(f"{name}: a name that climbs out of the workspace")
+            continue
+        member.name = name
+        if member.isfile():
+            if export.bytes + member.size > disk_cap:
+                raise WorkspaceExportError(
+                    f"its files add up to more than its disk cap of {disk_cap} bytes "
+                    f"(apparent size, sparse files at full length) at {name} "
+                    f"({member.size} bytes)"
+                )
+            export.bytes += member.size
+            dst.addfile(member, src.extractfile(member))
+            written.add(name)
+        elif member.isdir():
+            dst.addfile(member)
+            written.add(name)
+        elif member.issym():
+            symlinks[name] = member
+        elif member.islnk():  # a hard link names another entry of the same archive
+            target = PurePosixPath(member.linkname).parts
+            member.linkname = "/".join(target[1:])
+            if target[:1] == (top,) and member.linkname in written:
+                dst.addfile(member)
+            else:
+                export.dropped.append(f"{name}: a hard link to {member.linkname!r}, not copied")
+        else:
+            export.dropped.append(f"{name}: not a regular file, folder or link")
+    links = {name: info.linkname for name, info in symlinks.items()}
+    for name, info in symlinks.items():
+        if _link_stays_inside(name, links):
+            dst.addfile(info)
+        else:
+            export.dropped.append(f"{name} -> {info.linkname}: a link leading outside {WORKSPACE}")
+    return export
 
 
 @sandboxenv(name="rsibench")
@@ -189,13 +387,17 @@ class RsibenchSandbox(SandboxEnvironment):
         role: str,
         default_user: str,
         connection: execd.Connection | None = None,
+        disk: str = "64m",
     ):
         super().__init__()
         self.container = container
         self.role = role
         self.default_user = default_user
+        self.disk_cap = size_bytes(disk)  # of /workspace: what an export may carry
         self._connection = connection
         self._connect_lock = threading.Lock()
+        self._frozen = False  # paused since the end of the agent's turn
+        self._freeze_lock = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -205,6 +407,10 @@ class RsibenchSandbox(SandboxEnvironment):
     @classmethod
     async def task_init(cls, task_name: str, config: Any) -> None:
         await anyio.to_thread.run_sync(engine.client)  # fail fast, with the fix, if no daemon
+        # what a killed earlier attempt left (its owner is dead, here): a resumed run starts clean
+        removed = await anyio.to_thread.run_sync(remove_leftovers)
+        if removed.removed:
+            log.info("removed %d sandbox leftover(s) of runs no longer alive", removed.removed)
 
     @classmethod
     async def sample_init(
@@ -218,8 +424,8 @@ class RsibenchSandbox(SandboxEnvironment):
             cls._create_pair, config
         )
         return {
-            "default": cls(agent, "agent", AGENT_USER, agent_conn),
-            "verifier": cls(verifier, "verifier", "root", verifier_conn),
+            "default": cls(agent, "agent", AGENT_USER, agent_conn, config.disk),
+            "verifier": cls(verifier, "verifier", "root", verifier_conn, config.disk),
         }
 
     @classmethod
@@ -298,7 +504,12 @@ class RsibenchSandbox(SandboxEnvironment):
 
     @classmethod
     async def cli_cleanup(cls, id: str | None) -> None:
-        await anyio.to_thread.run_sync(remove_leftovers, None)
+        """``inspect sandbox cleanup rsibench [ID]``: one container, or those of dead runs."""
+        if id is None:
+            await anyio.to_thread.run_sync(remove_leftovers)
+        else:
+            container = await anyio.to_thread.run_sync(engine.client().containers.get, id)
+            await anyio.to_thread.run_sync(_remove_with_volumes, [container])
 
     # ---- exec and files ----------------------------------------------------------------------
     async def exec(
@@ -315,22 +526,32 @@ class RsibenchSandbox(SandboxEnvironment):
         # No retry on timeout: a runaway command run again would just run away again.
         data = input.encode() if isinstance(input, str) else input
         marker = uuid.uuid4().hex
+        limit = SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE  # read here: a context variable
         try:
             # abandoned on cancellation (Ctrl-C, a time limit): the command is killed below and
             # the thread, no longer awaited, ends with it or when the sandbox is removed
             code, out, err, truncated = await anyio.to_thread.run_sync(
-                self._exec, cmd, data, cwd, env, user, timeout, marker, abandon_on_cancel=True
+                lambda: self._exec(
+                    cmd, data, cwd, env, user, timeout, marker, limit, raise_start_error=True
+                ),
+                abandon_on_cancel=True,
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._kill_quietly, marker, user)
+                await anyio.to_thread.run_sync(self._kill_quietly, marker)
             raise
+        except execd.StartFailed as e:
+            if e.errno == errno.EACCES:  # not executable: raised, as inspect's providers do
+                raise PermissionError(errno.EACCES, e.message, cmd[0]) from None
+            code, out, err, truncated = execd.FAILED_TO_START, b"", f"{e}\n".encode(), False
+        note = (
+            f"\n[output truncated to its last {SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE_STR}]"
+        )
         return ExecResult(
             success=code == 0,
             returncode=code,
             stdout=out.decode(errors="replace"),
-            stderr=err.decode(errors="replace")
-            + ("\n[output truncated to its last 10 MiB]" if truncated else ""),
+            stderr=err.decode(errors="replace") + (note if truncated else ""),
         )
 
     def exec_bytes(
@@ -345,11 +566,13 @@ class RsibenchSandbox(SandboxEnvironment):
         """Run ``cmd`` to completion; on timeout kill every process it started and raise.
 
         Thread-safe; many may run at once. Returns (exit status, stdout, stderr, truncated):
-        each stream keeps its last 10 MiB, a command killed by a signal reports 128 + signal,
-        and one that could not be started reports 126 with the reason on stderr. Raises
-        ``SandboxUnavailableError`` if the container's exec server is gone.
+        each stream keeps its last ``MAX_EXEC_OUTPUT_SIZE`` bytes (inspect's limit), a command
+        killed by a signal reports 128 + signal, and one that could not be started reports 126
+        with the reason on stderr. Raises ``SandboxUnavailableError`` if the container's exec
+        server is gone.
         """
-        return self._exec(cmd, input, cwd, env, user, timeout, uuid.uuid4().hex)
+        limit = SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE
+        return self._exec(cmd, input, cwd, env, user, timeout, uuid.uuid4().hex, limit)
 
     def _exec(
         self,
@@ -360,12 +583,17 @@ class RsibenchSandbox(SandboxEnvironment):
         user: str | None,
         timeout: float | None,
         marker: str,
+        max_output: int,
+        raise_start_error: bool = False,
     ) -> tuple[int, bytes, bytes, bool]:
         user = user or self.default_user
         workdir = str(PurePosixPath(WORKSPACE) / cwd) if cwd else WORKSPACE
+        self._thaw()
         conn = self.execd_connection()
         try:
-            return conn.run(cmd, input, workdir, env, user, timeout, marker=marker)
+            return conn.run(
+                cmd, input, workdir, env, user, timeout, marker, max_output, raise_start_error
+            )
         except TimeoutError:
             raise TimeoutError(f"command timed out after {timeout} s: {shlex.join(cmd)}") from None
 
@@ -385,42 +613,54 @@ class RsibenchSandbox(SandboxEnvironment):
                 conn = self._connection
         return conn
 
-    def _kill_marked(self, marker: str, user: str) -> None:
-        """SIGKILL every process carrying this exec's marker, daemonised children included.
-
-        The exec server sweeps /proc as ``user`` (root without CAP_SYS_PTRACE cannot read
-        another uid's environ), three times, and answers once done.
-        """
-        self.execd_connection().kill(marker, user)
-
-    def _kill_quietly(self, marker: str, user: str | None) -> None:
+    def _kill_quietly(self, marker: str) -> None:
         """After a cancelled ``exec``: kill what it started, if the sandbox is still there."""
         with contextlib.suppress(Exception):
-            self.execd_connection().kill(marker, user or self.default_user, timeout=10)
+            self.execd_connection().kill(marker, timeout=10)
+
+    # ---- the end of the agent's turn ---------------------------------------------------------
+    def end_turn(self) -> None:
+        """Kill every process in the container, then freeze it (``docker pause``).
+
+        Nothing the agent started survives: processes are found by the container's /proc, not
+        by anything they could change, and stopped before being killed so a fork storm cannot
+        outrun the sweep. Whatever might still start in between is frozen by the cgroup
+        freezer. Idempotent; the container stays frozen (using no CPU while the verifier runs)
+        until the next command run in it.
+        """
+        with self._freeze_lock:
+            if self._frozen:
+                return
+            self.execd_connection().kill_all()
+            self.container.pause()
+            self._frozen = True
+
+    def _thaw(self) -> None:
+        if self._frozen:
+            with self._freeze_lock:
+                if self._frozen:
+                    self.container.unpause()
+                    self._frozen = False
 
     def _resolve(self, file: str) -> str:
         return str(PurePosixPath(WORKSPACE) / file)
 
     async def _file_script(
-        self, script: str, path: str, data: bytes | None = None
-    ) -> tuple[int, bytes, bytes]:
+        self, script: str, path: str, data: bytes | None = None, max_output: int = 64 * 1024
+    ) -> tuple[int, bytes, bytes, bool]:
         """Run a /bin/sh ``script`` on ``path`` ($1) as the default user, with a fixed PATH."""
-        code, out, err, _ = await anyio.to_thread.run_sync(
-            self.exec_bytes,
-            ["/bin/sh", "-c", script, "sh", path],
-            data,
-            None,
-            {"PATH": SAFE_PATH},
-            None,
-            None,
+        cmd = ["/bin/sh", "-c", script, "sh", path]
+        env = {"PATH": SAFE_PATH}
+        marker = uuid.uuid4().hex
+        return await anyio.to_thread.run_sync(
+            lambda: self._exec(cmd, data, None, env, None, None, marker, max_output)
         )
-        return code, out, err
 
     async def write_file(self, file: str, contents: str | bytes) -> None:
         path = self._resolve(file)
         data = contents.encode() if isinstance(contents, str) else contents
         script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
-        code, _, err = await self._file_script(script, path, data)
+        code, _, err, _ = await self._file_script(script, path, data)
         if code != 0:
             _raise_file_error(path, err.decode(errors="replace"))
 
@@ -432,22 +672,65 @@ class RsibenchSandbox(SandboxEnvironment):
 
     async def read_file(self, file: str, text: bool = True) -> str | bytes:
         path = self._resolve(file)
+        limit = SandboxEnvironmentLimits.MAX_READ_FILE_SIZE  # read here: a context variable
+        too_large = OutputLimitExceededError(
+            limit_str=SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, truncated_output=None
+        )
         script = (
             f'[ -d "$1" ] && {{ echo "Is a directory" >&2; exit 1; }}; '
-            f'[ "$(stat -c %s -- "$1" 2>/dev/null || echo 0)" -le {MAX_READ} ] '
+            f'[ "$(stat -c %s -- "$1" 2>/dev/null || echo 0)" -le {limit} ] '
             '|| { echo "File too large" >&2; exit 3; }; cat -- "$1"'
         )
-        code, out, err = await self._file_script(script, path)
-        if code == 3:
-            raise OutputLimitExceededError(limit_str="100 MiB", truncated_output=None)
+        # one byte over the limit shows a file that grew between the size check and the read
+        code, out, err, truncated = await self._file_script(script, path, max_output=limit + 1)
+        if code == 3 or len(out) > limit:
+            raise too_large
         if code != 0:
             _raise_file_error(path, err.decode(errors="replace"))
         return out.decode("utf-8", errors="strict") if text else out
 
     # ---- bulk copies used by scoring (through the daemon's archive API, never via a shell) ----
-    def export_workspace(self) -> tempfile.SpooledTemporaryFile:
-        stream, _ = self.container.get_archive(WORKSPACE)
-        return _reroot_archive(stream, PurePosixPath(WORKSPACE).name)
+    def export_workspace(self) -> WorkspaceExport:
+        """End the agent's turn (:meth:`end_turn`), then stream out its /workspace once.
+
+        Nothing is unpacked on the host; the archive is spooled once (in memory up to
+        ``SPOOL``), never more than the workspace's disk cap. Raises ``WorkspaceExportError``
+        past the caps or ``EXPORT_SECONDS``; links leading outside /workspace and entries that
+        are not files, folders or links are left out, each with a note in ``dropped``.
+        """
+        self.end_turn()
+        api = engine.client().api
+        # the low-level call, so the response can be closed: an abandoned archive stream would
+        # keep the daemon sending (a sparse file: gigabytes) until the connection is dropped
+        response = api._get(
+            api._url("/containers/{0}/archive", self.container.id),
+            params={"path": WORKSPACE},
+            stream=True,
+            headers={"Accept-Encoding": "identity"},
+        )
+        out = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (the caller owns it)
+        try:
+            api._raise_for_status(response)
+            reader = _ChunkReader(response.iter_content(1 << 20), time.monotonic() + EXPORT_SECONDS)
+            with (
+                tarfile.open(fileobj=reader, mode="r|") as src,
+                tarfile.open(fileobj=out, mode="w|") as dst,
+            ):
+                export = _filter_workspace(src, dst, self.disk_cap)
+        except (tarfile.TarError, requests.RequestException) as e:
+            out.close()
+            raise WorkspaceExportError(f"reading Docker's archive of it failed ({e})") from e
+        except BaseException:
+            out.close()
+            raise
+        finally:
+            response.close()
+        if len(export.dropped) > MAX_NOTES:
+            more = len(export.dropped) - MAX_NOTES
+            export.dropped[MAX_NOTES:] = [f"... and {more} more"]
+        out.seek(0)
+        export.archive = out
+        return export
 
     def put_archive(self, path: str, data: Any) -> None:
         if not self.container.put_archive(path, data):
@@ -456,23 +739,21 @@ class RsibenchSandbox(SandboxEnvironment):
 
 def _raise_file_error(path: str, err: str) -> None:
     if "No such file" in err:
-        raise FileNotFoundError(path)
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
     if "Is a directory" in err:
-        raise IsADirectoryError(path)
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
     if "Permission denied" in err or "Read-only file system" in err:
-        raise PermissionError(f"{path}: {err.strip()}")
+        raise PermissionError(errno.EACCES, err.strip(), path)
     raise RuntimeError(f"{path}: {err.strip()}")
 
 
 def _connect(container: Any) -> execd.Connection:
-    conn = execd.Connection.attach(
+    return execd.Connection.attach(
         engine.client().api,
         container.id,
         container.name,
         describe=lambda: _container_state(container),
     )
-    conn.max_output = MAX_OUTPUT
-    return conn
 
 
 def _container_state(container: Any) -> str:
@@ -516,14 +797,32 @@ def _remove_with_volumes(containers: list[Any]) -> None:
             engine.client().volumes.get(name).remove(force=True)
 
 
-def remove_leftovers(session: str | None) -> int:
-    """Remove rsibench containers and volumes (of one session, or all); returns how many."""
+@dataclass
+class Leftovers:
+    removed: int = 0  # containers and volumes removed
+    kept: int = 0  # of runs still alive, or whose liveness cannot be told from here
+
+
+def remove_leftovers(session: str | None = None, everything: bool = False) -> Leftovers:
+    """Remove rsibench containers and volumes: of one ``session`` (this process's), of every
+    run (``everything``), or by default of runs no longer alive (see :func:`owner_alive`)."""
     client = engine.client()
     label = [f"{SESSION_LABEL}={session}"] if session else [LABEL]
-    containers = client.containers.list(all=True, filters={"label": label})
+    result = Leftovers()
+
+    def chosen(labels: dict[str, str]) -> bool:
+        take = bool(session or everything or owner_alive(labels) is False)
+        result.kept += not take
+        return take
+
+    containers = [
+        c for c in client.containers.list(all=True, filters={"label": label}) if chosen(c.labels)
+    ]
     _remove_with_volumes(containers)
-    volumes = client.volumes.list(filters={"label": label})
-    for v in volumes:
-        with contextlib.suppress(docker.errors.APIError):
-            v.remove(force=True)
-    return len(containers) + len(volumes)
+    result.removed += len(containers)
+    for v in client.volumes.list(filters={"label": label}):
+        if chosen(v.attrs.get("Labels") or {}):
+            with contextlib.suppress(docker.errors.APIError):
+                v.remove(force=True)
+                result.removed += 1
+    return result

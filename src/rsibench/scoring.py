@@ -29,6 +29,7 @@ from rsibench.sandbox import (
     WORKSPACE,
     RsibenchSandbox,
     SandboxConfig,
+    WorkspaceExportError,
     tar_directory,
     tar_files,
 )
@@ -100,9 +101,15 @@ def parse_verdict(text: str) -> VerifierResult:
 def run_verifier(
     agent: RsibenchSandbox, verifier: RsibenchSandbox, task: SampleSpec
 ) -> VerifierResult:
-    """Copy the agent's workspace into the verifier, add the hidden files, run the scorer."""
+    """End the agent's turn, copy its workspace into the verifier, add the hidden files, run
+    the scorer."""
     started = time.monotonic()
-    verifier.put_archive(WORKSPACE, agent.export_workspace())
+    try:
+        export = agent.export_workspace()  # kills and freezes the agent's processes first
+    except WorkspaceExportError as e:
+        return VerifierResult.failed(f"the workspace cannot be scored: {e}")
+    with export.archive:
+        verifier.put_archive(WORKSPACE, export.archive)
     checks = Path(task.family_dir) / "checks"
     verifier.put_archive(VERIFIER_DIR, tar_directory(checks, 0, 0, 0o700, 0o600, "checks"))
     verifier.put_archive(
@@ -145,6 +152,8 @@ def run_verifier(
         else:
             result = parse_verdict(verdict.decode(errors="replace"))
             result.details.setdefault("log", log_tail)
+    if export.dropped:
+        result.details["workspace_dropped"] = export.dropped
     result.seconds = round(time.monotonic() - started, 3)
     return result
 
