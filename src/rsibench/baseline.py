@@ -880,6 +880,7 @@ class Session:
     # ---- the person's side -------------------------------------------------------------------
     def run(self) -> None:
         """Shells until submitted (score) or interrupted (resumable); always stops the poller."""
+        self.poll_once()  # the status line is right before the first prompt
         self.poller.start()
         try:
             if self._shells():

@@ -119,25 +119,28 @@ def summary(as_json: bool, folder: Path | None) -> None:
         click.echo(f"no baseline records in {folder}/ (`rsibench baseline TASK_ID --name NAME`)")
         return
     table = Table(title=f"human baselines: {sum(r['attempts'] for r in rows)} attempt(s)")
-    for col in ("task", "attempts", "successes", "geo. mean", "95% CI", "suite now", "ratio"):
+    for col in ("task", "scored", "ok", "geo. mean", "95% CI", "suite now", "ratio"):
         table.add_column(col, justify="left" if col == "task" else "right", no_wrap=True)
     for r in rows:
         gm, ci = r["geomean_minutes"], r["ci95_minutes"]
-        now = "" if r["human_minutes"] is None else f"{r['human_minutes']:g} min"
+        now = "" if r["human_minutes"] is None else f"{r['human_minutes']:g}"
         if r["human_minutes_source"] == "estimate":
             now += " (est.)"
         table.add_row(
             r["task_id"],
-            f"{r['scored']}" + (f" +{len(r['unscored'])} unscored" if r["unscored"] else ""),
+            str(r["scored"]) + ("*" if r["unscored"] else ""),
             str(r["successes"]),
-            "" if gm is None else f"{gm:.1f} min",
-            "" if ci is None else f"{ci[0]:.1f} – {ci[1]:.1f}",
+            "" if gm is None else f"{gm:.1f}",
+            "" if ci is None else f"{ci[0]:.1f}–{ci[1]:.1f}",
             now,
-            "" if r["ratio"] is None else f"{r['ratio']:.2f}×",
+            "" if r["ratio"] is None else f"{r['ratio']:.2f}",
         )
     console.print(table)
     if any(r["unscored"] for r in rows):
-        console.print("Unscored attempts are kept: `rsibench baseline rescore` scores them again.")
+        console.print("* plus unscored attempts: `rsibench baseline rescore` scores them again.")
+    console.print(
+        "minutes of working time of the successful baselines; ratio = geometric mean / suite now"
+    )
 
 
 @baseline.command()
