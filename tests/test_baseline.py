@@ -296,7 +296,7 @@ def test_a_person_fixes_grad_accum_in_a_real_terminal(terminal, image_tag, tmp_p
     submit: the verdict, the record's times and the summary all show it."""
     folder = tmp_path / "baselines"
     args = ["baseline", "grad-accum/hinted", "--name", "alice", "--dir", str(folder)]
-    terminal.open("main", *args, "--idle-minutes", "0.4")
+    terminal.open("main", *args, "--idle-minutes", "0.4", "--notes", "'docs only'")
     terminal.wait("main", PROMPT, timeout=180)
     terminal.keys("main", "whoami; pwd; ls; ls /verifier /tmp/.rsibench/requests; status")
     screen = terminal.wait("main", "clock running")
@@ -325,6 +325,7 @@ def test_a_person_fixes_grad_accum_in_a_real_terminal(terminal, image_tag, tmp_p
     (rec,) = bl.load_baselines(folder)
     assert rec["success"] and rec["error"] is None and rec["score_normalised"] == 1.0
     assert rec["task_id"] == "grad-accum/hinted" and rec["name"] == "alice"
+    assert rec["notes"] == "docs only" and rec["idle_minutes"] == 0.4
     assert rec["image_digest"] and rec["workspace_sha256"]
     assert (folder / rec["workspace_archive"]).is_file()
     assert len(rec["pauses"]) == 1 and 5 <= rec["paused_seconds"] <= 15
@@ -382,3 +383,93 @@ def test_an_interrupted_baseline_resumes_with_its_files(terminal, image_tag, min
     assert rec["interrupted_seconds"] >= 5
     total = rec["working_seconds"] + rec["interrupted_seconds"] + rec["idle_seconds"]
     assert total == pytest.approx(rec["wall_seconds"], abs=1)
+
+
+@pytest.mark.docker
+def test_leaving_the_last_shell_and_confirming_scores_and_rescore_appends(
+    terminal, image_tag, mini_copy, tmp_path, monkeypatch
+):
+    """`exit` from the only shell asks what next; `s` scores the untouched starting state,
+    which fails. The archive is kept, and `rescore` scores it again into a new line."""
+    terminal.env["RSIBENCH_ROOT"] = str(mini_copy)
+    folder = tmp_path / "baselines"
+    terminal.open("main", "baseline", "fix-answer/hard", "--name", "carol", "--dir", str(folder))
+    terminal.wait("main", PROMPT, timeout=180)
+    terminal.keys("main", "exit")
+    terminal.wait("main", "[r]eopen a shell, [s]ubmit for scoring, [q]uit and resume later?")
+    terminal.keys("main", "s")
+    screen = terminal.wait("main", "EXIT=", timeout=180)
+    assert "verdict:      FAILED: normalised score 0.000" in screen, screen
+    (rec,) = bl.load_baselines(folder)
+    assert rec["success"] is False and rec["error"] is None and rec["score_normalised"] == 0
+
+    monkeypatch.setenv("RSIBENCH_ROOT", str(mini_copy))
+    out = CliRunner().invoke(main, ["baseline", "rescore", "--dir", str(folder)])
+    assert "no attempt to rescore" in out.output  # nothing unscored
+    out = CliRunner().invoke(main, ["baseline", "rescore", rec["attempt_id"], "--dir", str(folder)])
+    assert out.exit_code == 0 and "FAILED: normalised score 0.000" in out.output, out.output
+    lines = (folder / "carol.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and len(bl.load_baselines(folder)) == 1
+    again = bl.load_baselines(folder)[0]
+    assert again["scored_at"] >= rec["scored_at"]
+    assert {k: again[k] for k in ("working_seconds", "started_at")} == {
+        k: rec[k] for k in ("working_seconds", "started_at")
+    }
+
+
+@pytest.mark.docker
+def test_an_attempt_whose_scoring_died_is_kept_and_rescored(
+    image_tag, mini_copy, tmp_path, monkeypatch
+):
+    """The host stopped after `submit` but before the verdict: the next start records the
+    attempt unscored with its last snapshot, and `rescore` (default: unscored) scores it."""
+    import tarfile
+
+    monkeypatch.setenv("RSIBENCH_ROOT", str(mini_copy))
+    folder = tmp_path / "baselines"
+    paths = bl.Paths(folder, "dana", "fix-answer/easy")
+    paths.session.mkdir(parents=True)
+    workspace = tmp_path / "ws"
+    shutil.copytree(mini_copy / "tasks" / "debugging" / "fix-answer" / "solution", workspace)
+    with tarfile.open(paths.snapshot, "w") as tar:  # as the daemon's archive API writes it
+        tar.add(workspace, arcname="workspace")
+    state = record("fix-answer/easy", "dana", 3.0)
+    clock = bl.Clock(600, started=1000.0, running_since=1000.0, last_activity=1100.0)
+    bl.write_state(
+        paths,
+        {
+            "attempt_id": state["attempt_id"],
+            "name": "dana",
+            "suite_version": "0.1.0+test",
+            "task": {
+                k: state[k]
+                for k in (
+                    "task_id",
+                    "family",
+                    "variant",
+                    "category",
+                    "human_minutes",
+                    "human_minutes_source",
+                    "threshold",
+                )
+            },  # fmt: skip
+            "idle_minutes": 10.0,
+            "image": image_tag,
+            "image_digest": None,
+            "status": "submitted",
+            "submitted_at": 1180.0,
+            "checkpoint_at": 1180.0,
+            "clock": clock.to_json(),
+        },
+    )
+    with pytest.raises(bl.BaselineError, match="submitted but not scored"):
+        bl._resumable(paths, restart=False)
+    (rec,) = bl.load_baselines(folder)
+    assert rec["error"].startswith("scoring was interrupted (workspace as of its last snapshot")
+    assert rec["working_seconds"] == 180 and (folder / rec["workspace_archive"]).is_file()
+    assert bl._resumable(paths, restart=False) is None  # the next start is a new attempt
+
+    out = CliRunner().invoke(main, ["baseline", "rescore", "--dir", str(folder)])
+    assert out.exit_code == 0 and "SUCCESS" in out.output, out.output
+    (rec,) = bl.load_baselines(folder)
+    assert rec["success"] and rec["error"] is None and rec["working_seconds"] == 180

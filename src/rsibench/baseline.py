@@ -252,6 +252,7 @@ def make_record(state: dict[str, Any], result: Any | None, error: str | None) ->
         "suite_version": state["suite_version"],
         **state["task"],
         "idle_minutes": state["idle_minutes"],
+        "notes": state.get("notes"),
         "working_seconds": round(clock.working_seconds(end), 1),
         "wall_seconds": round(end - (clock.started or end), 1),
         "paused_seconds": round(sum(e - s for s, e in clock.pauses), 1),
@@ -821,6 +822,8 @@ class Session:
             self.save(now)
             line = self.status_line(now)
         self._reply(rid, msg, line)
+        if verb == "pause":
+            self.snapshot()  # a quiet moment to keep the files, should the machine stop
         if verb == "submit":
             time.sleep(0.5)  # let the command print the answer before its shell goes
             kill_agent_processes(self.box.agent)
@@ -1013,6 +1016,7 @@ def start(
     folder: Path | None = None,
     idle_minutes: float = DEFAULT_IDLE_MINUTES,
     restart: bool = False,
+    notes: str | None = None,
 ) -> None:
     """``rsibench baseline TASK --name NAME``: a new attempt, or the interrupted one resumed."""
     suite, variant, paths = _locate(task_id, name, folder)
@@ -1061,6 +1065,7 @@ def start(
                     )
                 },  # fmt: skip
                 "idle_minutes": idle_minutes,
+                "notes": notes,
                 "image": tag,
                 "image_digest": digest,
             }

@@ -85,10 +85,20 @@ def baseline() -> None:
     help="Gaps with no terminal input or output longer than this are not counted.",
 )
 @click.option("--restart", is_flag=True, help="Discard an interrupted attempt and start anew.")
+@click.option(
+    "--notes",
+    help="Kept in the record: anything a reader must know, e.g. an AI assistant that was allowed.",
+)
 @FOLDER
 @_errors
 def start(
-    task_id: str, name: str, attach: bool, idle_minutes: float, restart: bool, folder: Path | None
+    task_id: str,
+    name: str,
+    attach: bool,
+    idle_minutes: float,
+    restart: bool,
+    notes: str | None,
+    folder: Path | None,
 ) -> None:
     """Open TASK_ID's agent sandbox in this terminal and time the attempt until `submit`.
 
@@ -98,7 +108,7 @@ def start(
     if attach:
         bl.attach(task_id, name, folder)
     else:
-        bl.start(task_id, name, folder, idle_minutes, restart)
+        bl.start(task_id, name, folder, idle_minutes, restart, notes)
 
 
 @baseline.command()
