@@ -349,8 +349,14 @@ def assert_sandbox_removed(folder: Path, name: str, task_id: str) -> None:
     from rsibench import engine
 
     state = json.loads((folder / "sessions" / name / task_id / "state.json").read_text())
-    with pytest.raises(docker.errors.NotFound):
-        engine.client().containers.get(state["containers"]["agent"])
+    deadline = time.monotonic() + 60  # removed as the host process ends
+    while time.monotonic() < deadline:
+        try:
+            engine.client().containers.get(state["containers"]["agent"])
+        except docker.errors.NotFound:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{state['containers']['agent']} is still there")
 
 
 @pytest.mark.docker

@@ -148,9 +148,8 @@ def summary(as_json: bool, folder: Path | None) -> None:
     console.print(table)
     if any(r["unscored"] for r in rows):
         console.print("* plus unscored attempts: `rsibench baseline rescore` scores them again.")
-    console.print(
-        "minutes of working time of the successful baselines; ratio = geometric mean / suite now"
-    )
+    console.print("geo. mean: minutes of working time of the successful baselines (95% CI)")
+    console.print("ratio: geo. mean / the suite's human_minutes now", highlight=False)
 
 
 @baseline.command()
