@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for rsibench, idempotently: a virtual environment with rsibench installed,
-# and a running Docker daemon (installed from Debian's docker.io and started when we are root).
+# a running Docker daemon (installed from Debian's docker.io and started when we are root), and,
+# as root, debootstrap (air-gapped image builds) and tmux (the terminal tests of `rsibench baseline`).
 # Sourced by ./rsibench and scripts/test.sh; exports RSIBENCH_VENV.
 set -euo pipefail
 
@@ -85,7 +86,16 @@ ensure_chromium() {
   return 0
 }
 
+ensure_tmux() {
+  # The tests drive `rsibench baseline` sessions in a real terminal through tmux.
+  command -v tmux >/dev/null && return 0
+  if is_root && command -v apt-get >/dev/null; then
+    apt_install tmux
+  else
+    say "tmux is missing: the terminal tests of 'rsibench baseline' will be skipped (apt-get install tmux)"
+  fi
+}
+
 ensure_venv
 ensure_docker
 ensure_debootstrap
-ensure_chromium

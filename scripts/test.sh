@@ -3,6 +3,8 @@
 # then runs ruff, inspect-evals-lint and pytest (Docker tests included). Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+ensure_chromium   # the leaderboard page is checked in a real browser
+ensure_tmux       # `rsibench baseline` sessions are driven in a real terminal
 cd "$RSIBENCH_HOME"
 "$RSIBENCH_VENV/bin/ruff" check src tests scorers benchmarks
 "$RSIBENCH_VENV/bin/ruff" format --check src tests scorers benchmarks

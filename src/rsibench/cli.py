@@ -573,5 +573,15 @@ def _register_analysis() -> None:
 
 _register_analysis()
 
+
+def _register_baseline() -> None:
+    from rsibench.cli_baseline import baseline  # human baselines; Docker imported on use
+
+    main.add_command(baseline)
+
+
+_register_baseline()
+
+
 if __name__ == "__main__":
     main()

@@ -691,14 +691,18 @@ class RsibenchSandbox(SandboxEnvironment):
 
     # ---- bulk copies used by scoring (through the daemon's archive API, never via a shell) ----
     def export_workspace(self) -> WorkspaceExport:
-        """End the agent's turn (:meth:`end_turn`), then stream out its /workspace once.
+        """End the agent's turn (:meth:`end_turn`), then archive its /workspace for scoring."""
+        self.end_turn()
+        return self.archive_workspace()
+
+    def archive_workspace(self) -> WorkspaceExport:
+        """Stream out /workspace once, as it is now (what runs there keeps running).
 
         Nothing is unpacked on the host; the archive is spooled once (in memory up to
         ``SPOOL``), never more than the workspace's disk cap. Raises ``WorkspaceExportError``
         past the caps or ``EXPORT_SECONDS``; links leading outside /workspace and entries that
         are not files, folders or links are left out, each with a note in ``dropped``.
         """
-        self.end_turn()
         api = engine.client().api
         # the low-level call, so the response can be closed: an abandoned archive stream would
         # keep the daemon sending (a sparse file: gigabytes) until the connection is dropped

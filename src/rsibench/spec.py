@@ -88,7 +88,7 @@ class VariantSpec(Spec):
     human_minutes_source: Literal["estimate", "baseline"] = Field(
         description="'estimate' until timed human baselines exist, then 'baseline'."
     )
-    human_baselines: int | None = Field(
+    human_minutes_baselines: int | None = Field(
         default=None,
         ge=1,
         description="How many successful human baselines the human_minutes come from "
