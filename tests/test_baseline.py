@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from rsibench import baseline as bl
 from rsibench.cli import main
-from rsibench.suite import load_suite, task_schema
+from rsibench.spec import task_schema
+from rsibench.suite import load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 
