@@ -18,7 +18,6 @@ namespace) and removes the System V IPC objects they made, after every run.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import resource
 import shutil
@@ -301,20 +300,10 @@ def kill_candidate_processes(timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-_IPC_RMID = 0
-
-
-def remove_candidate_ipc() -> int:
-    """Remove the System V shared memory segments, message queues and semaphores the
-    candidate user made (they outlive processes: a channel between runs). Returns how many."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    removers = {
-        "shm": lambda i: libc.shmctl(i, _IPC_RMID, None),
-        "msg": lambda i: libc.msgctl(i, _IPC_RMID, None),
-        "sem": lambda i: libc.semctl(i, 0, _IPC_RMID, 0),
-    }
-    removed = 0
-    for kind, remove in removers.items():
+def _candidate_ipc() -> dict[str, list[int]]:
+    """The ids of the System V IPC objects (shm, msg, sem) the candidate user owns or made."""
+    found: dict[str, list[int]] = {}
+    for kind in ("shm", "msg", "sem"):
         try:
             header, *rows = Path("/proc/sysvipc", kind).read_text().splitlines()
         except OSError:
@@ -322,12 +311,45 @@ def remove_candidate_ipc() -> int:
         cols = header.split()
         for row in rows:
             values = dict(zip(cols, row.split(), strict=False))
-            if CANDIDATE_UID in (int(values.get("uid", -1)), int(values.get("cuid", -1))):
-                ident = int(row.split()[1])  # shmid / msqid / semid
-                if remove(ident) != 0:
-                    raise RuntimeError(f"cannot remove the candidate's IPC {kind} {ident}")
-                removed += 1
-    return removed
+            if str(CANDIDATE_UID) in (values.get("uid"), values.get("cuid")):
+                found.setdefault(kind, []).append(int(row.split()[1]))  # shmid/msqid/semid
+    return found
+
+
+# Removing needs the owner (root lacks CAP_SYS_ADMIN in the verifier): run as the candidate
+# user, once every candidate process is dead.
+_REMOVE_IPC = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+rm = {"shm": lambda i: libc.shmctl(i, 0, None), "msg": lambda i: libc.msgctl(i, 0, None),
+      "sem": lambda i: libc.semctl(i, 0, 0, 0)}
+for arg in sys.argv[1:]:
+    kind, ident = arg.split(":")
+    rm[kind](int(ident))
+"""
+
+
+def remove_candidate_ipc() -> int:
+    """Remove the System V shared memory segments, message queues and semaphores the
+    candidate user made: they outlive processes, a channel between runs. Returns how many;
+    fails closed if any is left."""
+    found = _candidate_ipc()
+    if not found:
+        return 0
+    args = [f"{kind}:{ident}" for kind, ids in found.items() for ident in ids]
+    subprocess.run(
+        ["python3", "-I", "-c", _REMOVE_IPC, *args],
+        env=clean_env(Path("/")),
+        cwd="/",
+        user=CANDIDATE_UID,
+        group=CANDIDATE_GID,
+        extra_groups=[],
+        timeout=30,
+        check=False,
+    )
+    if left := _candidate_ipc():
+        raise RuntimeError(f"cannot remove the candidate's System V IPC objects: {left}")
+    return len(args)
 
 
 def end_candidate() -> None:
