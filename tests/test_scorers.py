@@ -147,7 +147,8 @@ def test_channel_frames_and_fails_closed():
     echo = (
         "import sys,struct\n"
         "r,w=sys.stdin.buffer,sys.stdout.buffer\n"
-        "n=struct.unpack('<Q',r.read(8))[0]; d=r.read(n); w.write(struct.pack('<Q',n)+d); w.flush()\n"
+        "n=struct.unpack('<Q',r.read(8))[0]; d=r.read(n)\n"
+        "w.write(struct.pack('<Q',n)+d); w.flush()\n"
     )
     proc = _runner(echo)
     ch = Channel(proc, time.monotonic() + 30, max_bytes=100)
