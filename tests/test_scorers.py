@@ -274,3 +274,28 @@ def test_kernel_candidate_reaches_only_its_code_and_no_channel(suite, image_tag,
 def test_probe_kernel_template_is_filled():
     assert "@START_KERNEL@" in (PROBES / "probe_kernel.c").read_text()
     assert os.path.isfile(PROBES / "probe.py")
+
+
+@pytest.mark.docker
+def test_behaviour_match_runner_garbage_fails_closed(suite, image_tag, tmp_path):
+    """Candidate code that writes garbage into the runner's channel to the checker (any pipe
+    it can find among its descriptors) fails every scenario, with the reason."""
+    fam = family(suite, "grad-accum")
+    ws = tmp_path / "workspace"
+    shutil.copytree(fam.path / "workspace", ws)
+    for name in ("train.py", "data.py"):  # the oracle, so only the garbage can fail it
+        shutil.copy(fam.path / "solution" / name, ws / name)
+    train = ws / "train.py"
+    train.write_text(
+        "import os as _os, stat as _stat\n"
+        "for _fd in range(3, 64):\n"
+        "    try:\n"
+        "        if _stat.S_ISFIFO(_os.fstat(_fd).st_mode):\n"
+        "            _os.write(_fd, b'\\xff' * 64)\n"
+        "    except OSError:\n"
+        "        pass\n" + train.read_text()
+    )
+    result = verify_directory(fam.variants[0], ws, image_tag)
+    assert result.success is False
+    problems = {s["problem"] for s in result.details["scenarios"].values()}
+    assert len(problems) == 1 and "runner" in problems.pop(), result.details
