@@ -1,86 +1,72 @@
-"""Scorer: run the candidate's code on hidden scenarios and compare what it produced with the
-family's own reference implementation.
+"""Scorer: run the candidate's code on hidden scenarios, served and judged by the family's own
+trusted checker.
 
-The family's checks/ provide ``cases.py`` (trusted: ``build(seed, names)`` returns the runner's
-inputs and the expected results for a fresh seed; ``compare(results, inputs, expected)`` returns
-one verdict per scenario) and a runner script, copied with its support files into a folder the
-candidate user can read. The runner executes the candidate's modules, as the candidate user
-with ``python3 -I`` and a clean environment, from a root-owned snapshot of the workspace's
-source files, and saves tensors; the scorer loads them with ``torch.load(weights_only=True)``
-(never unpickling arbitrary objects) and never imports candidate code itself.
+The family's checks/ provide ``cases.py`` (trusted, root-only) with
+``check(channel, seed, scenarios) -> {scenario: {"ok": bool, ...}}``, and a public runner
+script (nothing secret: the candidate's process can read it). The runner executes the
+candidate's modules as the candidate user (``python3 -I``, clean environment) from a root-owned
+snapshot of the workspace's source files, and talks to the checker over its stdin/stdout
+(``rsiscore.channel``). The checker keeps the reference, the expected results and everything
+that decides the verdict in the scorer's process: the runner gets inputs as data and stand-ins
+for the objects whose use is checked, so nothing the candidate's process can patch is measured.
 
     score_raw = scenarios passed;  score_normalised = 1 if all pass else 0
 """
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import secrets
+import subprocess
 import sys
+import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rsiscore import candidate as cand  # noqa: E402
+from rsiscore.channel import Channel  # noqa: E402
+from rsiscore.trusted import load_module  # noqa: E402
 from rsiscore.verdict import Args, Verdict, main  # noqa: E402
-
-MAX_RESULTS_BYTES = 64 * 1024 * 1024
-
-
-def load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def score(args: Args) -> Verdict:
     p = args.params
-    cases = load_module("rsi_cases", args.checks / p["cases"])
-    inputs, expected = cases.build(secrets.randbits(63), list(p["scenarios"]))
-
-    run_dir = cand.readable_dir("runner")
-    for name in [p["runner"], *p["support"]]:
-        cand.install(args.checks / name, run_dir / name)
-    torch.save(inputs, run_dir / "inputs.pt")
-    (run_dir / "inputs.pt").chmod(0o644)
-    snap = cand.readable_dir("workspace")
-    files = cand.snapshot(args.workspace, snap, tuple(p["source_suffixes"]))
-    out_dir, home = cand.writable_dir("out"), cand.writable_dir("home")
-    run = cand.run_candidate(
-        [
-            "python3",
-            "-I",
-            "-B",
-            str(run_dir / p["runner"]),
-            str(run_dir / "inputs.pt"),
-            str(out_dir / "results.pt"),
-            str(snap),
-        ],
-        cwd=home,
-        home=home,
-        timeout=float(p["run_timeout"]),
-    )
-    details: dict[str, Any] = {
-        "files": files,
-        "run_seconds": run.seconds,
-        "exit_status": run.returncode,
-        "log": run.log[-2000:],
-    }
-    try:
-        raw = cand.read_workspace_file(out_dir, "results.pt", MAX_RESULTS_BYTES)
-        results = torch.load(io.BytesIO(raw), weights_only=True)
-    except Exception as e:  # missing, a link, too big, or not a plain tensor file
-        return Verdict(False, 0, 0.0, {**details, "problem": f"no usable results: {e}"})
-    report = cases.compare(results, inputs, expected)
+    cases = load_module(args.checks / p["cases"])
+    run = cand.Run("behaviour")
+    runner = run.add("runner.py", args.checks / p["runner"])
+    files = cand.snapshot(args.workspace, run.code / "workspace", tuple(p["source_suffixes"]))
+    tmp = run.fresh_tmp()
+    log = cand.private_dir("log") / "log"
+    started = time.monotonic()
+    with open(log, "w+b") as err:
+        proc = cand.spawn(
+            ["python3", "-I", "-B", str(runner), str(run.code / "workspace")],
+            cwd=tmp,
+            home=tmp,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+        channel = Channel(proc, started + float(p["run_timeout"]), cases.MAX_MESSAGE_BYTES)
+        try:
+            report = cases.check(channel, secrets.randbits(63), list(p["scenarios"]))
+        finally:
+            proc.kill()
+            cand.end_candidate()
+            proc.wait()
+            run.close()
+        err.seek(0, 2)
+        err.seek(max(0, err.tell() - 3000))
+        tail = err.read().decode(errors="replace")
     passed = sum(1 for r in report.values() if r["ok"])
     correct = passed == len(report)
-    return Verdict(correct, passed, 1.0 if correct else 0.0, {**details, "scenarios": report})
+    details: dict[str, Any] = {
+        "files": files,
+        "run_seconds": round(time.monotonic() - started, 3),
+        "log": tail,
+        "scenarios": report,
+    }
+    return Verdict(correct, passed, 1.0 if correct else 0.0, details)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ the answer, so no number the candidate's process could print or tamper with is t
 The candidate's process may not start threads or processes (RLIMIT_NPROC = 1): kernels are
 timed single-threaded, like the reference.
 
-The sandbox mounts /tmp noexec, so compiled libraries are loaded from folders on exec-capable
-mounts: the trusted ones under /verifier (root-only), the candidate's from a root-owned folder
-in /workspace (its own code, which it may read but not change).
+The candidate's processes (its compiler, then one per block) belong to one ``rsiscore``
+``Run``: they can read its root-owned ``code`` folder (the public kernel_runner.py, the
+candidate's compiled library, the file it shares with the scorer) and write only a fresh private
+temporary folder of their own; the trusted kernels are built and loaded from a root-only folder
+under /verifier. The timing protocol is ``rsiscore.timing``'s.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ import os
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 os.environ["OMP_NUM_THREADS"] = "1"
 
-import importlib.util
+import contextlib
 import math
 import mmap
 import secrets
 import select
-import statistics
+import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +49,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rsiscore import candidate as cand  # noqa: E402
+from rsiscore import timing  # noqa: E402
+from rsiscore.trusted import load_module  # noqa: E402
 from rsiscore.verdict import Args, Verdict, main  # noqa: E402
 
 PAGE = 4096
@@ -55,15 +59,6 @@ SENTINEL = 0xFF  # every byte 0xFF: a float32 NaN, so an unwritten output cannot
 
 class KernelFailure(Exception):
     """The candidate's kernel crashed, hung, or broke the protocol."""
-
-
-def load_spec(path: Path) -> ModuleType:
-    """The family's trusted spec module from checks/ (never candidate code)."""
-    spec = importlib.util.spec_from_file_location("kernel_spec", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Mapping:
@@ -132,6 +127,7 @@ class KernelProcess:
             str(len(spec.INTS)),
         ]
         self.log = log
+        self.home = home
         with open(log, "ab") as err:
             self.proc = cand.spawn(
                 argv,
@@ -154,7 +150,7 @@ class KernelProcess:
         got = os.read(self._out, 1)
         if not got:  # end of file: the process died (a crash, a missing symbol, ...)
             self.proc.wait(timeout=5)
-            tail = self.log.read_bytes()[-1500:].decode(errors="replace")
+            tail = self.log.read_bytes()[-3000:].decode(errors="replace")
             raise KernelFailure(
                 f"kernel process ended (status {self.proc.returncode}); its log ends:\n{tail}"
             )
@@ -213,30 +209,38 @@ def compile_trusted(src: Path, out: Path, cflags: list[str], home: Path) -> None
 @dataclass
 class Setup:
     spec: ModuleType
+    run: cand.Run  # the candidate's processes: its code folder, a fresh tmp for each
+    trusted: Path  # root-only: the trusted kernels, their mappings and working folder
     runner: Path
     libs: dict[str, Path]
     mappings: dict[str, tuple[Path, Mapping]]
-    homes: dict[str, Path]
     logs: dict[str, Path]
     call_timeout: float
 
     def start(self, kind: str) -> KernelProcess:
-        path, _ = self.mappings[kind]
-        return KernelProcess(
-            self.runner,
-            self.libs[kind],
-            path,
-            self.spec,
-            kind == "candidate",
-            self.homes[kind],
-            self.logs[kind],
-            timeout=60,
-        )
+        path, mapping = self.mappings[kind]
+        candidate = kind == "candidate"
+        # nothing a candidate process left in the shared file survives into the next one
+        mapping.raw[:] = SENTINEL
+        home = self.run.fresh_tmp() if candidate else self.trusted
+        try:
+            proc = KernelProcess(
+                self.runner, self.libs[kind], path, self.spec, candidate, home, self.logs[kind],
+                timeout=60,
+            )  # fmt: skip
+        except BaseException:
+            self._end(candidate, home)
+            raise
+        return proc
 
     def stop(self, kind: str, proc: KernelProcess) -> None:
         proc.close()
-        if kind == "candidate":
-            cand.kill_candidate_processes()
+        self._end(kind == "candidate", proc.home)
+
+    def _end(self, candidate: bool, home: Path) -> None:
+        if candidate:
+            cand.end_candidate()
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def check_correctness(setup: Setup, kind: str, rng: np.random.Generator) -> dict[str, Any]:
@@ -268,100 +272,95 @@ def check_correctness(setup: Setup, kind: str, rng: np.random.Generator) -> dict
 
 
 def time_kernels(
-    setup: Setup, rng: np.random.Generator, params: dict[str, Any]
-) -> tuple[dict[str, list[float]], dict[str, list[float]], float]:
-    """Interleaved blocks: every round runs each kernel once, in a fresh order, in a fresh
-    process; a block is warm-up calls then timed calls until enough time has passed. Each call
-    gets fresh inputs; every kernel's outputs are copied out the same way, and the candidate's
-    are all checked after its block (checking in between would evict its caches). Returns
-    per-kernel call times, per-round medians, and the worst candidate error (in tolerances)."""
+    setup: Setup, rng: np.random.Generator, protocol: timing.Protocol
+) -> tuple[timing.Timings, float]:
+    """The timing protocol over start, reference and candidate, each block in a fresh process.
+    Each call gets fresh inputs; every kernel's outputs are copied out the same way, and the
+    candidate's are all checked after its block (checking in between would evict its caches).
+    Returns the timings and the worst candidate error (in tolerances)."""
     spec = setup.spec
     case = spec.TIMING_CASE
     shapes = spec.shapes(case)
-    warmup, min_calls = int(params["warmup_calls"]), int(params["min_calls"])
-    kinds = ["start", "reference", "candidate"]
-    calls: dict[str, list[float]] = {k: [] for k in kinds}
-    rounds: dict[str, list[float]] = {k: [] for k in kinds}
     worst = 0.0
-    for _ in range(int(params["rounds"])):
-        for kind in rng.permutation(kinds):
-            _, mapping = setup.mappings[kind]
-            outs = [mapping.view(n, shapes[n]) for n in spec.OUTPUTS]
-            produced: list[tuple[int, list[np.ndarray]]] = []
-            block: list[float] = []
-            proc = setup.start(kind)
-            try:
-                while len(produced) < warmup + int(params["max_calls"]):
-                    seed = int(rng.integers(2**63))
-                    inputs = spec.make_inputs(np.random.default_rng(seed), case)
-                    for out in outs:
-                        out.view(np.uint32)[...] = 0xFFFFFFFF  # NaN: unwritten cannot pass
-                    seconds = proc.call(mapping, case, inputs, setup.call_timeout)
-                    produced.append((seed, [out.copy() for out in outs]))
-                    if len(produced) > warmup:
-                        block.append(seconds)
-                    if len(block) >= min_calls and sum(block) >= float(params["min_block_seconds"]):
-                        break
-            finally:
-                setup.stop(kind, proc)
-            if kind == "candidate":
-                for seed, got in produced:
-                    inputs = spec.make_inputs(np.random.default_rng(seed), case)
-                    ok, err = outputs_ok(
-                        spec, dict(zip(spec.OUTPUTS, got, strict=True)), spec.expected(inputs, case)
-                    )
-                    worst = max(worst, err)
-                    if not ok:
-                        raise KernelFailure(f"wrong output in a timed call ({err:.3g} x tolerance)")
-            calls[kind] += block
-            rounds[kind].append(statistics.median(block))
-    return calls, rounds, worst
+
+    def run_block(kind: str) -> list[float]:
+        nonlocal worst
+        _, mapping = setup.mappings[kind]
+        outs = [mapping.view(n, shapes[n]) for n in spec.OUTPUTS]
+        produced: list[tuple[int, list[np.ndarray]]] = []
+        proc = setup.start(kind)
+
+        def call() -> float:
+            seed = int(rng.integers(2**63))
+            inputs = spec.make_inputs(np.random.default_rng(seed), case)
+            for out in outs:
+                out.view(np.uint32)[...] = 0xFFFFFFFF  # NaN: unwritten cannot pass
+            seconds = proc.call(mapping, case, inputs, setup.call_timeout)
+            produced.append((seed, [out.copy() for out in outs]))
+            return seconds
+
+        try:
+            times = timing.block(call, protocol)
+        finally:
+            setup.stop(kind, proc)
+        if kind == "candidate":
+            for seed, got in produced:
+                inputs = spec.make_inputs(np.random.default_rng(seed), case)
+                ok, err = outputs_ok(
+                    spec, dict(zip(spec.OUTPUTS, got, strict=True)), spec.expected(inputs, case)
+                )
+                worst = max(worst, err)
+                if not ok:
+                    raise KernelFailure(f"wrong output in a timed call ({err:.3g} x tolerance)")
+        return times
+
+    timings = timing.interleaved(["start", "reference", "candidate"], protocol, rng, run_block)
+    return timings, worst
 
 
 def score(args: Args) -> Verdict:
     p = args.params
-    spec = load_spec(args.checks / p["spec"])
+    spec = load_module(args.checks / p["spec"], "kernel_spec")
     cflags = [str(f) for f in p["cflags"]]
     source = cand.read_workspace_file(args.workspace, p["source"], 1024 * 1024)
 
+    # trusted kernels: built and loaded from a root-only folder on an exec-capable mount
     trusted = cand.private_dir("trusted", base=Path(__file__).resolve().parent.parent)
-    homes = {k: trusted for k in ("start", "reference")}
     libs = {}
     for kind in ("start", "reference"):
         libs[kind] = trusted / f"{kind}.so"
         compile_trusted(args.checks / p[kind], libs[kind], cflags, trusted)
 
     # the candidate's compiler runs as the candidate: an #include of a hidden file fails
-    build = cand.writable_dir("build")
-    src_path = cand.install(source, build / p["source"])
-    os.chown(src_path, cand.CANDIDATE_UID, cand.CANDIDATE_GID)
+    run = cand.Run("kernel")
+    src_path = run.add(p["source"], source)
+
+    def keep_library(folder: Path) -> None:
+        with contextlib.suppress(cand.CandidateError):  # no library: a compile failure
+            run.add("kernel.so", cand.read_workspace_file(folder, "kernel.so", 256 << 20), 0o755)
+
     built = cand.run_candidate(
-        ["gcc", *cflags, "-o", "kernel.so", p["source"], "-lm"],
-        cwd=build,
-        home=build,
+        run,
+        ["gcc", *cflags, "-o", "kernel.so", str(src_path), "-lm"],
         timeout=120,
+        keep=keep_library,
     )
-    if not built.ok or not (build / "kernel.so").is_file():
+    libs["candidate"] = run.code / "kernel.so"
+    if not built.ok or not libs["candidate"].is_file():
         return Verdict(False, details={"stage": "compile", "compiler_output": built.log})
-    shared = cand.readable_dir("candidate")
-    lib_dir = cand.readable_dir("lib", base=args.workspace)
-    libs["candidate"] = cand.install(build / "kernel.so", lib_dir / "kernel.so", 0o755)
-    runner = cand.install(
-        Path(__file__).parent / "rsiscore" / "kernel_runner.py", shared / "kernel_runner.py"
-    )
-    homes["candidate"] = cand.writable_dir("home")
+    runner = run.add("kernel_runner.py", Path(__file__).parent / "rsiscore" / "kernel_runner.py")
 
     cases = [*spec.CORRECTNESS_CASES, spec.TIMING_CASE]
     mappings = {}
     for kind, folder, uid in (
         ("start", trusted, 0),
         ("reference", trusted, 0),
-        ("candidate", shared, cand.CANDIDATE_UID),
+        ("candidate", run.code, cand.CANDIDATE_UID),
     ):
         path = folder / f"{kind}.map"
         mappings[kind] = (path, Mapping(path, spec, cases, uid))
     logs = {k: cand.private_dir("log") / "stderr" for k in libs}
-    setup = Setup(spec, runner, libs, mappings, homes, logs, float(p["call_timeout"]))
+    setup = Setup(spec, run, trusted, runner, libs, mappings, logs, float(p["call_timeout"]))
 
     rng = np.random.default_rng(secrets.randbits(128))  # fresh inputs every scoring run
     details: dict[str, Any] = {"compiler_output": built.log[-1000:]}
@@ -372,13 +371,14 @@ def score(args: Args) -> Verdict:
         details["correctness"] = check_correctness(setup, "candidate", rng)
         if not details["correctness"]["ok"]:
             return Verdict(False, details={**details, "stage": "correctness"})
-        calls, rounds, worst = time_kernels(setup, rng, p)
+        timings, worst = time_kernels(setup, rng, timing.Protocol.from_params(p))
     except KernelFailure as e:
         return Verdict(False, details={**details, "stage": "kernel", "problem": str(e)})
 
-    median = {k: statistics.median(v) for k, v in calls.items()}
-    speedup = median["start"] / median["candidate"]
-    ref_speedup = median["start"] / median["reference"]
+    speedup, normalised = timing.log_speedup_score(
+        timings.median("start"), timings.median("candidate"), timings.median("reference")
+    )
+    ref_speedup = timings.median("start") / timings.median("reference")
     if ref_speedup < float(p["min_reference_speedup"]):
         raise RuntimeError(
             f"the reference is only {ref_speedup:.2f}x faster than the start "
@@ -387,14 +387,12 @@ def score(args: Args) -> Verdict:
     details.update(
         stage="timed",
         timing_case=spec.TIMING_CASE,
-        median_ms={k: round(1e3 * v, 4) for k, v in median.items()},
-        round_medians_ms={k: [round(1e3 * x, 4) for x in v] for k, v in rounds.items()},
-        timed_calls={k: len(v) for k, v in calls.items()},
+        **timings.details(),
         speedup=round(speedup, 4),
         reference_speedup=round(ref_speedup, 4),
         timed_error_over_tolerance=worst,
     )
-    return Verdict(True, speedup, math.log(speedup) / math.log(ref_speedup), details)
+    return Verdict(True, speedup, normalised, details)
 
 
 if __name__ == "__main__":

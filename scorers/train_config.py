@@ -1,12 +1,13 @@
 """Scorer: train the family's own model with the candidate's config; evaluate it on hidden text.
 
-The candidate controls only data: one JSON config file, parsed strictly (no NaN or Infinity)
-and validated by the family's trusted training module from checks/ (exact key set, types,
-bounds, compute budget). Training runs from checks/ code, in worker processes of the scorer
-(one thread each, as many at once as the family has CPUs), on checks/' copy of the training
-text, once for each hidden fixed seed; each model is evaluated on held-out text in checks/.
-Nothing else from the workspace is read and no candidate code runs, so editing the visible
-training script, the data or a results file changes nothing.
+The candidate controls only data: one JSON config file, parsed strictly (``rsiscore.answers``:
+no NaN or Infinity, no duplicate keys), validated by the family's trusted training module from
+checks/ (exact key set, types, bounds) and held to its compute budget (``rsiscore.budget``).
+Training runs from checks/ code, in worker processes of the scorer (one thread each, as many at
+once as the family has CPUs), on checks/' copy of the training text, once for each hidden fixed
+seed; each model is evaluated on held-out text in checks/. Nothing else from the workspace is
+read and no candidate code runs, so editing the visible training script, the data or a results
+file changes nothing.
 
     score_raw        = mean held-out loss over the seeds (nats per character)
     score_normalised = (start_loss - loss) / (start_loss - reference_loss)
@@ -19,50 +20,34 @@ copying emerge in some runs earlier than in others); the mean is what a config i
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rsiscore import candidate as cand  # noqa: E402
+from rsiscore import answers, budget  # noqa: E402
+from rsiscore.trusted import load_module  # noqa: E402
 from rsiscore.verdict import Args, Verdict, main  # noqa: E402
-
-MAX_CONFIG_BYTES = 64 * 1024
-
-
-def load_trainer(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("rsi_trainer", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def train_and_evaluate(trainer_path: str, cfg: dict, seed: int, train: str, heldout: str) -> float:
     """One training run and its held-out loss (in a worker process: trusted code only)."""
-    trainer = load_trainer(Path(trainer_path))
+    trainer = load_module(Path(trainer_path), "rsi_trainer")
     model = trainer.train(cfg, Path(train).read_text(), seed)
     return float(trainer.evaluate(model, Path(heldout).read_text()))
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
 def score(args: Args) -> Verdict:
     p = args.params
-    trainer = load_trainer(args.checks / p["trainer"])
+    trainer = load_module(args.checks / p["trainer"], "rsi_trainer")
+    raw = answers.read_json(args.workspace, p["config"])
     try:
-        raw = cand.read_workspace_file(args.workspace, p["config"], MAX_CONFIG_BYTES)
-        cfg = trainer.validate_config(json.loads(raw, parse_constant=_reject_constant))
-    except (cand.CandidateError, ValueError) as e:  # includes JSON errors and ConfigError
-        return Verdict(False, details={"stage": "config", "problem": str(e)})
+        cfg = trainer.validate_config(raw)
+    except trainer.ConfigError as e:
+        return Verdict(False, details={"stage": "config", "problem": f"{p['config']}: {e}"})
+    flops = budget.check("training FLOPs", trainer.training_flops(cfg), trainer.FLOP_BUDGET)
 
     started = time.monotonic()
     seeds = [int(x) for x in p["seeds"]]
@@ -82,7 +67,7 @@ def score(args: Args) -> Verdict:
         (start - loss) / (start - reference),
         {
             "config": cfg,
-            "training_flops": trainer.training_flops(cfg),
+            "training_flops": flops,
             "heldout_loss_per_seed": losses,
             "start_loss": start,
             "reference_loss": reference,

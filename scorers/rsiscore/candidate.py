@@ -1,9 +1,18 @@
 """Handling the candidate's work as hostile: read it without following links, copy it into
 root-owned snapshots, and run it only as the unprivileged candidate user in a clean environment.
 
-Every process the candidate's code starts is uid 1000; ``kill_candidate_processes`` ends them
-all (the verifier container has its own PID namespace), so nothing the candidate leaves behind
-runs on while the scorer times or checks anything else.
+What the candidate's processes (uid 1000) can reach at scoring time:
+- read: the image's files, and the folder of the :class:`Run` they belong to: ``run.code``
+  (root-owned; the scorer puts there only what holds nothing secret: a snapshot of the
+  candidate's own files, a public runner, its compiled code, its inputs as data);
+- write: nothing but their own private, empty temporary folder (HOME, TMPDIR and the working
+  directory), made fresh for every process and deleted after it.
+:func:`lock_down` (run by ``verdict.main`` in the verifier before anything else) takes away the
+rest: the agent's ``/workspace`` (read only through snapshots), and every folder the image
+leaves writable to all (``/tmp``, ``/dev/shm``, ``/dev/mqueue``, the user's home), so that
+nothing one candidate process writes is there for the next one. Every process the candidate's
+code starts is uid 1000; :func:`end_candidate` kills them all (the verifier has its own PID
+namespace) and removes the System V IPC objects they made, after every run.
 """
 
 from __future__ import annotations
@@ -26,10 +35,33 @@ CANDIDATE_GID = 1000
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 MAX_FILE_BYTES = 256 * 1024 * 1024  # RLIMIT_FSIZE for candidate processes
 ONE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# Folders of the image that every user may write to; locked (root, traverse only) for scoring.
+SHARED_WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue", "/var/tmp")
+CANDIDATE_HOME = "/home/agent"
 
 
 class CandidateError(Exception):
-    """The candidate's work is unusable (missing, a link, too large, ...): a failed score."""
+    """The candidate's work is unusable (missing, a link, too large, malformed, ...): a failed
+    score with this message as the reason, not a fault of the scorer."""
+
+
+# ---- the verifier, locked for scoring ----------------------------------------------------------
+
+
+def lock_down(workspace: Path) -> None:
+    """Make the verifier's shared places unusable to the candidate user: the agent's workspace
+    becomes root-only (the scorer reads it as root, the candidate's runs see snapshots), and
+    the world-writable folders root-owned, traverse-only (fresh private folders under /tmp
+    still work by their full path; nothing can be listed, created or renamed there)."""
+    os.chown(workspace, 0, 0, follow_symlinks=False)
+    os.chmod(workspace, 0o700)
+    for folder in (*SHARED_WRITABLE, CANDIDATE_HOME):
+        path = Path(folder)
+        if path.is_dir() and not path.is_symlink():
+            with contextlib.suppress(OSError):  # a read-only mount is locked already
+                os.chown(path, 0, 0)
+                os.chmod(path, 0o711)
+    end_candidate()
 
 
 # ---- private and shared folders ------------------------------------------------------------
@@ -41,27 +73,40 @@ def private_dir(tag: str, base: Path | None = None) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"rsi-{tag}-", dir=base))
 
 
-def readable_dir(tag: str, base: Path | None = None) -> Path:
-    """A fresh root-owned folder the candidate can read but not change (runner scripts,
-    snapshots of its own files, its compiled library)."""
-    d = private_dir(tag, base)
-    d.chmod(0o755)
-    return d
-
-
-def writable_dir(tag: str) -> Path:
-    """A fresh folder owned by the candidate user (its HOME, its output files)."""
-    d = private_dir(tag)
-    os.chown(d, CANDIDATE_UID, CANDIDATE_GID)
-    return d
-
-
 def install(src: Path | bytes, dest: Path, mode: int = 0o644) -> Path:
     """Put trusted bytes (or a trusted file) at ``dest``, root-owned, with ``mode``."""
     data = src if isinstance(src, bytes) else src.read_bytes()
     dest.write_bytes(data)
     dest.chmod(mode)
     return dest
+
+
+class Run:
+    """The folder of one candidate job (one or more processes in turn): ``code``, root-owned and
+    readable by the candidate, holds what its processes may read; each process gets its own
+    fresh, private ``tmp`` folder. The top folder is traverse-only: a process reaches ``code``
+    and its own ``tmp`` by path and can list, rename or replace nothing."""
+
+    def __init__(self, tag: str):
+        self.root = private_dir(tag)
+        self.root.chmod(0o711)
+        self.code = self.root / "code"
+        self.code.mkdir(mode=0o755)
+        self.code.chmod(0o755)  # whatever the umask
+
+    def add(self, name: str, src: Path | bytes, mode: int = 0o644) -> Path:
+        """Put a file the candidate may read (and nothing secret) into ``code``."""
+        return install(src, self.code / name, mode)
+
+    def fresh_tmp(self) -> Path:
+        """A new empty folder owned by the candidate, for one process (HOME, TMPDIR, cwd)."""
+        tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=self.root))
+        os.chown(tmp, CANDIDATE_UID, CANDIDATE_GID)
+        tmp.chmod(0o700)
+        return tmp
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # ---- reading the candidate's files ---------------------------------------------------------
@@ -107,6 +152,7 @@ def snapshot(
     wanted = tuple(suffixes)
     copied: list[str] = []
     total = 0
+    dest.mkdir(mode=0o755, exist_ok=True)
     for root, dirs, files in os.walk(workspace, followlinks=False):
         rel_root = Path(root).relative_to(workspace)
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not Path(root, d).is_symlink())
@@ -159,7 +205,8 @@ def spawn(
     stderr: int | None = subprocess.STDOUT,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own session with a clean environment; as the candidate user
-    (no supplementary groups) unless ``candidate`` is false (the scorer's trusted kernels)."""
+    (no supplementary groups) unless ``candidate`` is false (the scorer's trusted kernels).
+    A candidate process should get ``cwd`` and ``home`` from :meth:`Run.fresh_tmp`."""
     ids: dict[str, object] = (
         {"user": CANDIDATE_UID, "group": CANDIDATE_GID, "extra_groups": []} if candidate else {}
     )
@@ -190,24 +237,37 @@ class RunResult:
 
 
 def run_candidate(
-    argv: Sequence[str], *, cwd: Path, home: Path, timeout: float, log_bytes: int = 4000
+    run: Run,
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    log_bytes: int = 4000,
+    keep: Callable[[Path], None] | None = None,
 ) -> RunResult:
-    """Run ``argv`` as the candidate to completion (or ``timeout``), then end every process
-    the candidate user has, so that nothing it started outlives the run."""
+    """Run ``argv`` as the candidate to completion (or ``timeout``) in a fresh private folder
+    of ``run`` (its cwd, HOME and TMPDIR), end every process the candidate user has, call
+    ``keep(folder)`` (to take what the scorer needs out of it, as root and without following
+    links), then delete the folder."""
     started = time.monotonic()
+    tmp = run.fresh_tmp()
     log_dir = private_dir("log")
-    with open(log_dir / "log", "w+b") as log:
-        proc = spawn(argv, cwd=cwd, home=home, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            code: int | None = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            code = None
-        kill_candidate_processes()
-        proc.wait()
-        size = log.seek(0, os.SEEK_END)
-        log.seek(max(0, size - log_bytes))
-        tail = log.read().decode(errors="replace")
-    shutil.rmtree(log_dir, ignore_errors=True)
+    try:
+        with open(log_dir / "log", "w+b") as log:
+            proc = spawn(argv, cwd=tmp, home=tmp, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                code: int | None = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                code = None
+            end_candidate()
+            proc.wait()
+            size = log.seek(0, os.SEEK_END)
+            log.seek(max(0, size - log_bytes))
+            tail = log.read().decode(errors="replace")
+        if keep is not None:
+            keep(tmp)
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return RunResult(code, tail, round(time.monotonic() - started, 3))
 
 
@@ -238,3 +298,61 @@ def kill_candidate_processes(timeout: float = 10.0) -> None:
             with contextlib.suppress(ProcessLookupError):  # exited meanwhile
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.01)
+
+
+def _candidate_ipc() -> dict[str, list[int]]:
+    """The ids of the System V IPC objects (shm, msg, sem) the candidate user owns or made."""
+    found: dict[str, list[int]] = {}
+    for kind in ("shm", "msg", "sem"):
+        try:
+            header, *rows = Path("/proc/sysvipc", kind).read_text().splitlines()
+        except OSError:
+            continue
+        cols = header.split()
+        for row in rows:
+            values = dict(zip(cols, row.split(), strict=False))
+            if str(CANDIDATE_UID) in (values.get("uid"), values.get("cuid")):
+                found.setdefault(kind, []).append(int(row.split()[1]))  # shmid/msqid/semid
+    return found
+
+
+# Removing needs the owner (root lacks CAP_SYS_ADMIN in the verifier): run as the candidate
+# user, once every candidate process is dead.
+_REMOVE_IPC = """
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+rm = {"shm": lambda i: libc.shmctl(i, 0, None), "msg": lambda i: libc.msgctl(i, 0, None),
+      "sem": lambda i: libc.semctl(i, 0, 0, 0)}
+for arg in sys.argv[1:]:
+    kind, ident = arg.split(":")
+    rm[kind](int(ident))
+"""
+
+
+def remove_candidate_ipc() -> int:
+    """Remove the System V shared memory segments, message queues and semaphores the
+    candidate user made: they outlive processes, a channel between runs. Returns how many;
+    fails closed if any is left."""
+    found = _candidate_ipc()
+    if not found:
+        return 0
+    args = [f"{kind}:{ident}" for kind, ids in found.items() for ident in ids]
+    subprocess.run(
+        ["python3", "-I", "-c", _REMOVE_IPC, *args],
+        env=clean_env(Path("/")),
+        cwd="/",
+        user=CANDIDATE_UID,
+        group=CANDIDATE_GID,
+        extra_groups=[],
+        timeout=30,
+        check=False,
+    )
+    if left := _candidate_ipc():
+        raise RuntimeError(f"cannot remove the candidate's System V IPC objects: {left}")
+    return len(args)
+
+
+def end_candidate() -> None:
+    """After a candidate job: no process of it left, and no IPC object it made."""
+    kill_candidate_processes()
+    remove_candidate_ipc()

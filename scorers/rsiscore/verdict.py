@@ -1,4 +1,8 @@
-"""The scorer protocol: arguments in, one JSON verdict out, failing closed on any fault."""
+"""The scorer protocol: arguments in, one JSON verdict out, failing closed on any fault.
+
+In the verifier, :func:`main` first locks the container down for scoring
+(``candidate.lock_down``), so every scorer gets the same isolation without asking for it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rsiscore import candidate
+
+# The harness puts the scorers under this root-only folder of the verifier container.
+VERIFIER = Path("/verifier")
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,12 @@ def write_verdict(out: Path, verdict: Verdict, threshold: float | None) -> dict[
     return record
 
 
+def in_verifier() -> bool:
+    """Whether this is a scorer run by the harness in the verifier (not a test on a host,
+    whose /tmp must not be locked)."""
+    return Path(__file__).resolve().is_relative_to(VERIFIER)
+
+
 def main(score: Callable[[Args], Verdict]) -> None:
     """Parse the harness's arguments, run ``score`` and write its verdict; any exception
     becomes a failed verdict with the traceback in details."""
@@ -85,7 +100,11 @@ def main(score: Callable[[Args], Verdict]) -> None:
     try:
         params = json.loads(ns.params.read_text())
         threshold = float(params["threshold"])
+        if in_verifier():
+            candidate.lock_down(ns.workspace)
         verdict = score(Args(ns.workspace, ns.checks, params, ns.out))
+    except candidate.CandidateError as e:  # the candidate's work is unusable: its fault
+        verdict = Verdict(correct=False, details={"problem": str(e)})
     except Exception as e:  # a scorer fault is a failed score, never a pass
         verdict = Verdict(
             correct=False,

@@ -1,0 +1,301 @@
+"""The scorer library (scorers/rsiscore): its helpers fail closed; and, in the real verifier,
+what a candidate's process can reach during a scoring run.
+
+The Docker tests lay a probe (tests/probes/) into a family's workspace and score it: the probe
+runs as the candidate's code and reports every path off the image it can read, every folder it
+can write to or rename, and the markers an earlier candidate process of the same run left
+(a channel between runs). Only its own private temporary folder and the public files the
+scorer gave it (its snapshot, the runner, its compiled library) may show up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import sys
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pytest
+
+from rsibench.scoring import verify_directory
+from rsibench.suite import Suite
+
+REPO = Path(__file__).resolve().parents[1]
+PROBES = REPO / "tests" / "probes"
+sys.path.insert(0, str(REPO / "scorers"))
+from rsiscore import answers, budget, candidate, timing, trusted, verdict  # noqa: E402
+from rsiscore.channel import Channel, ChannelError  # noqa: E402
+
+
+def family(suite: Suite, family_id: str):
+    return next(f for f in suite.families if f.id == family_id)
+
+
+# ---- helpers, fail-closed -----------------------------------------------------------------
+
+
+def test_trusted_module_loader(tmp_path):
+    (tmp_path / "spec.py").write_text("VALUE = 3\n")
+    module = trusted.load_module(tmp_path / "spec.py")
+    assert module.VALUE == 3 and sys.modules["rsi_spec"] is module
+    (tmp_path / "broken.py").write_text("raise ValueError('bad spec')\n")
+    with pytest.raises(ValueError, match="bad spec"):
+        trusted.load_module(tmp_path / "broken.py")
+    assert "rsi_broken" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"a": NaN}', "NaN is not a number"),
+        ('{"a": Infinity}', "Infinity is not a number"),
+        ('{"a": 1, "a": 2}', "duplicate keys"),
+        ('{"a": 1', "not valid JSON"),
+        (b'{"a": "\xff"}', "not valid JSON"),
+    ],
+)
+def test_answer_files_are_strict_json(tmp_path, text, reason):
+    (tmp_path / "answer.json").write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(candidate.CandidateError, match=reason):
+        answers.read_json(tmp_path, "answer.json")
+
+
+def test_answer_files_missing_linked_or_too_big_fail(tmp_path):
+    with pytest.raises(candidate.CandidateError, match="missing"):
+        answers.read_json(tmp_path, "answer.json")
+    (tmp_path / "secret.json").write_text("{}")
+    (tmp_path / "answer.json").symlink_to(tmp_path / "secret.json")
+    with pytest.raises(candidate.CandidateError, match="plain file"):
+        answers.read_json(tmp_path, "answer.json")
+    (tmp_path / "big.json").write_text(json.dumps({"x": "y" * 100}))
+    with pytest.raises(candidate.CandidateError, match="larger than"):
+        answers.read_json(tmp_path, "big.json", max_bytes=50)
+
+
+SPEC = {"lr": (float, 0.0, 1.0), "steps": (int, 1, 100), "kind": ("a", "b"), "note": (str,)}
+
+
+def test_answer_fields_checked_exactly():
+    good = {"lr": 1, "steps": 5, "kind": "a", "note": "x"}
+    assert answers.check_fields(good, SPEC, "c.json") == {**good, "lr": 1.0}
+    for bad, reason in [
+        ([], "must be a JSON object"),
+        ({**good, "extra": 1}, r"unknown keys \['extra'\]"),
+        ({k: v for k, v in good.items() if k != "lr"}, r"missing keys \['lr'\]"),
+        ({**good, "steps": 2.5}, "steps must be a int"),
+        ({**good, "steps": True}, "steps must be a int"),
+        ({**good, "lr": 2.0}, "lr must be between"),
+        ({**good, "kind": "c"}, "kind must be one of"),
+        ({**good, "note": 3}, "note must be a string"),
+    ]:
+        with pytest.raises(candidate.CandidateError, match=reason):
+            answers.check_fields(bad, SPEC, "c.json")
+    with pytest.raises(candidate.CandidateError, match="must be one of"):
+        answers.check_fields({"flag": 1}, {"flag": (True, False)}, "c.json")  # 1 is not True
+
+
+def test_budget_check():
+    assert budget.check("FLOPs", 10, 10) == 10.0
+    for used in (11, math.nan, math.inf, -1, "5"):
+        with pytest.raises(candidate.CandidateError, match="FLOPs"):
+            budget.check("FLOPs", used, 10)  # type: ignore[arg-type]
+
+
+def test_timing_protocol_blocks_and_interleaving():
+    clock = iter(range(1, 1000))
+    protocol = timing.Protocol(rounds=3, warmup_calls=2, min_calls=3, max_calls=10, min_seconds=0)
+    calls: list[str] = []
+
+    def run_block(kind: str) -> list[float]:
+        def call() -> float:
+            calls.append(kind)
+            return float(next(clock))
+
+        return timing.block(call, protocol)
+
+    t = timing.interleaved(["a", "b"], protocol, np.random.default_rng(0), run_block)
+    assert calls.count("a") == calls.count("b") == 3 * (2 + 3)  # warm-ups are not timed
+    assert len(t.calls["a"]) == 9 and len(t.rounds["a"]) == 3
+    # a block goes on until min_seconds have passed, up to max_calls
+    slow = timing.Protocol(rounds=1, warmup_calls=0, min_calls=1, max_calls=4, min_seconds=1e9)
+    assert len(timing.block(lambda: 1.0, slow)) == 4
+    speedup, score = timing.log_speedup_score(start=8.0, candidate=4.0, reference=2.0)
+    assert speedup == 2.0 and score == pytest.approx(0.5)
+
+
+def test_timing_block_that_times_nothing_fails():
+    protocol = timing.Protocol(rounds=1, warmup_calls=0, min_calls=1, max_calls=1, min_seconds=0)
+    with pytest.raises(RuntimeError, match="timed no call"):
+        timing.interleaved(["a"], protocol, np.random.default_rng(0), lambda kind: [])
+
+
+def _runner(script: str):
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+
+
+def test_channel_frames_and_fails_closed():
+    import time
+
+    echo = (
+        "import sys,struct\n"
+        "r,w=sys.stdin.buffer,sys.stdout.buffer\n"
+        "n=struct.unpack('<Q',r.read(8))[0]; d=r.read(n)\n"
+        "w.write(struct.pack('<Q',n)+d); w.flush()\n"
+    )
+    proc = _runner(echo)
+    ch = Channel(proc, time.monotonic() + 30, max_bytes=100)
+    ch.send(b"hello")
+    assert ch.recv() == b"hello"
+    with pytest.raises(ChannelError, match="ended"):
+        ch.recv()
+    proc.wait()
+    for script, reason in [
+        ("import sys; sys.stdout.buffer.write((10**9).to_bytes(8,'little')); sys.stdout.flush()",
+         "bytes"),
+        ("import time; time.sleep(30)", "timed out"),
+    ]:  # fmt: skip
+        proc = _runner(script)
+        ch = Channel(proc, time.monotonic() + 1, max_bytes=100)
+        with pytest.raises(ChannelError, match=reason):
+            ch.recv()
+        proc.kill()
+        proc.wait()
+
+
+def test_candidate_error_is_a_failed_verdict_with_its_reason(tmp_path, monkeypatch):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"threshold": 0.0}))
+    out = tmp_path / "result.json"
+    argv = ["scorer", "--workspace", str(tmp_path), "--checks", str(tmp_path),
+            "--params", str(params), "--out", str(out)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    assert not verdict.in_verifier()  # so main() leaves this host's /tmp alone
+
+    def bad_answer(args: verdict.Args) -> verdict.Verdict:
+        answers.read_json(args.workspace, "answer.json")
+        raise AssertionError("unreachable")
+
+    verdict.main(bad_answer)
+    record = json.loads(out.read_text())
+    assert record["success"] is False
+    assert record["details"] == {"problem": "answer.json: missing from the workspace"}
+
+
+def test_run_folders_are_traverse_only_and_private(tmp_path):
+    run = candidate.Run("t")
+    try:
+        assert run.root.stat().st_mode & 0o777 == 0o711
+        assert run.code.stat().st_mode & 0o777 == 0o755 and run.code.stat().st_uid == 0
+        a, b = run.fresh_tmp(), run.fresh_tmp()
+        assert a != b and not any(a.iterdir())
+        assert a.stat().st_uid == candidate.CANDIDATE_UID and a.stat().st_mode & 0o777 == 0o700
+    finally:
+        run.close()
+    assert not run.root.exists()
+
+
+# ---- what the candidate reaches in the verifier (Docker) ------------------------------------
+
+PROBE_LINE = re.compile(r"RSI-PROBE (\{.*\})")
+
+
+def probe_report(text: str) -> dict:
+    found = PROBE_LINE.findall(text)
+    assert found, f"the probe did not report; scorer details: {text[-3000:]}"
+    return json.loads(found[-1])
+
+
+def assert_reach(report: dict, public: set[str]) -> None:
+    """Readable: the probe's own tmp, and only the ``public`` files of its run's code folder.
+    Writable: its own tmp only. Nothing renamable, no channel between processes."""
+    home = report["home"]
+    assert home and report["tmpdir"] == home
+    problems = []
+    if report["n_readable"] != len(report["readable"]):
+        problems.append(f"{report['n_readable']} readable paths, the first 60 listed")
+    for path in report["readable"]:
+        if path == home + "/" or path.startswith(home + "/"):
+            continue
+        parts = PurePosixPath(path).parts  # /tmp/rsi-<tag>-XXXX/code/<file>
+        in_code = len(parts) >= 4 and parts[1] == "tmp" and parts[3] == "code"
+        if not in_code or str(PurePosixPath(*parts[4:])) not in public | {".", "workspace"}:
+            problems.append(f"readable: {path}")
+    problems += [f"writable: {p}" for p in report["writable"] if p != home]
+    problems += [f"renamable: {p}" for p in report["renamable"]]
+    problems += [f"channel: {p}" for p in report["channels"]]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.docker
+def test_grad_accum_candidate_reaches_only_its_snapshot(suite, image_tag, tmp_path):
+    fam = family(suite, "grad-accum")
+    ws = tmp_path / "workspace"
+    shutil.copytree(fam.path / "workspace", ws)
+    shutil.copy(PROBES / "probe.py", ws / "rsi_probe.py")
+    train = ws / "train.py"
+    train.write_text(
+        "import os as _os, sys as _sys, rsi_probe\n"
+        "rsi_probe.report([_os.path.dirname(_sys.argv[0])]"
+        " + [a for a in _sys.argv[1:] if _os.path.isdir(a)], 'grad-accum')\n" + train.read_text()
+    )
+    result = verify_directory(fam.variants[0], ws, image_tag)
+    assert result.success is False
+    report = probe_report(str(result.details.get("log", "")))
+    snapshot = {f"workspace/{p.name}" for p in ws.glob("*.py")}
+    assert_reach(report, {"runner.py", *snapshot})
+
+
+@pytest.mark.docker
+def test_kernel_candidate_reaches_only_its_code_and_no_channel(suite, image_tag, tmp_path):
+    """Two candidate processes: the correctness one plants markers everywhere it can write
+    (and a System V segment); the first timing one reports. None may survive."""
+    fam = family(suite, "causal-attention-c")
+    ws = tmp_path / "workspace"
+    shutil.copytree(fam.path / "workspace", ws)
+    source = (PROBES / "probe_kernel.c").read_text()
+    source = source.replace("@START_KERNEL@", (fam.path / "workspace" / "kernel.c").read_text())
+    source = source.replace("@PROBE_SOURCE@", json.dumps((PROBES / "probe.py").read_text()))
+    (ws / "kernel.c").write_text(source)
+    result = verify_directory(fam.variants[0], ws, image_tag)
+    assert result.success is False
+    assert result.details.get("correctness", {}).get("ok"), result.details
+    report = probe_report(str(result.details.get("problem", "")))
+    assert_reach(report, {"kernel.c", "kernel.so", "kernel_runner.py", "candidate.map"})
+
+
+def test_probe_kernel_template_is_filled():
+    assert "@START_KERNEL@" in (PROBES / "probe_kernel.c").read_text()
+    assert os.path.isfile(PROBES / "probe.py")
+
+
+@pytest.mark.docker
+def test_behaviour_match_runner_garbage_fails_closed(suite, image_tag, tmp_path):
+    """Candidate code that writes garbage into the runner's channel to the checker (any pipe
+    it can find among its descriptors) fails every scenario, with the reason."""
+    fam = family(suite, "grad-accum")
+    ws = tmp_path / "workspace"
+    shutil.copytree(fam.path / "workspace", ws)
+    for name in ("train.py", "data.py"):  # the oracle, so only the garbage can fail it
+        shutil.copy(fam.path / "solution" / name, ws / name)
+    train = ws / "train.py"
+    train.write_text(
+        "import os as _os, stat as _stat\n"
+        "for _fd in range(3, 64):\n"
+        "    try:\n"
+        "        if _stat.S_ISFIFO(_os.fstat(_fd).st_mode):\n"
+        "            _os.write(_fd, b'\\xff' * 64)\n"
+        "    except OSError:\n"
+        "        pass\n" + train.read_text()
+    )
+    result = verify_directory(fam.variants[0], ws, image_tag)
+    assert result.success is False
+    problems = {s["problem"] for s in result.details["scenarios"].values()}
+    assert len(problems) == 1 and "runner" in problems.pop(), result.details
