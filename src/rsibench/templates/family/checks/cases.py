@@ -1,5 +1,7 @@
-"""Hidden checks for $family (trusted, never shown to the agent). $canary
+"""Hidden checks for $family (trusted, root-only: never readable by the candidate). $canary
 
-TODO(rsibench): build(seed, scenarios) returns (inputs for the runner, expected results);
-compare(results, inputs, expected) returns {scenario: {"ok": bool, ...}}.
+TODO(rsibench): check(channel, seed, scenarios) -> {scenario: {"ok": bool, ...}}. Everything that
+decides the verdict (the reference, expected values, the comparison) stays in this process; send
+the runner inputs as data over ``channel`` and judge what comes back. See
+tasks/debugging/grad-accum/checks/cases.py and docs/writing-tasks.md.
 """

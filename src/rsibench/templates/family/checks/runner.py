@@ -1,4 +1,6 @@
-"""Runs the candidate's code on the hidden inputs, as the candidate user. $canary
+"""Runs the candidate's code as the candidate user, talking to cases.py over stdin/stdout.
+$canary
 
-TODO(rsibench): python3 -I -B runner.py INPUTS_PT RESULTS_PT WORKSPACE_SNAPSHOT
+Public: the candidate's process can read this file, so it holds nothing secret.
+TODO(rsibench): see tasks/debugging/grad-accum/checks/runner.py.
 """
