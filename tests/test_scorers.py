@@ -299,3 +299,58 @@ def test_behaviour_match_runner_garbage_fails_closed(suite, image_tag, tmp_path)
     assert result.success is False
     problems = {s["problem"] for s in result.details["scenarios"].values()}
     assert len(problems) == 1 and "runner" in problems.pop(), result.details
+
+
+# ---- answer_key: a research-judgement answer against a measured key -----------------------
+
+
+@pytest.fixture
+def answer_key(tmp_path):
+    """Score an answer (an object, raw text or a link target) with answer_key's score()."""
+    module = trusted.load_module(REPO / "scorers" / "answer_key.py")
+    checks, ws = tmp_path / "checks", tmp_path / "ws"
+    checks.mkdir()
+    ws.mkdir()
+    (checks / "key.json").write_text(json.dumps({"q1": "a", "q2": "b", "q3": "c"}))
+    params = {"answer_file": "answer.json", "key": "key.json", "labels": ["a", "b", "c"],
+              "questions": ["q1", "q2"], "threshold": 1.0}  # fmt: skip
+
+    def score(answer: object) -> verdict.Verdict:
+        target = ws / "answer.json"
+        target.unlink(missing_ok=True)
+        if isinstance(answer, Path):
+            target.symlink_to(answer)
+        else:
+            target.write_text(answer if isinstance(answer, str) else json.dumps(answer))
+        return module.score(verdict.Args(ws, checks, params, tmp_path / "out.json"))
+
+    return score
+
+
+def test_answer_key_scores_the_asked_questions_only(answer_key):
+    right = answer_key({"q1": "a", "q2": "b", "q3": "a"})  # q3 is not asked: ignored
+    assert right.correct and right.score_raw == 2 and right.score_normalised == 1.0
+    half = answer_key({"q1": "a", "q2": "c"})
+    assert half.correct and half.score_normalised == 0.5 and half.details["wrong"] == ["q2"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"q1": "a"}, "missing ['q2']"),
+        ({"q1": "a", "q2": "b", "q9": "a"}, "unknown questions ['q9']"),
+        ({"q1": "a", "q2": ["a", "b", "c"]}, "not one of the labels"),
+        ({"q1": "a", "q2": "B"}, "not one of the labels"),
+        ('{"q1": "a", "q1": "b", "q2": "b"}', "duplicate keys"),
+        ("[1, 2]", "must be a JSON object"),
+        ("not json", "not valid JSON"),
+    ],
+)
+def test_answer_key_fails_closed_on_a_malformed_answer(answer_key, answer, problem):
+    result = answer_key(answer)
+    assert not result.correct and problem in result.details["problem"]
+
+
+def test_answer_key_does_not_follow_a_link_to_the_key(answer_key, tmp_path):
+    result = answer_key(tmp_path / "checks" / "key.json")
+    assert not result.correct and "cannot be opened as a plain file" in result.details["problem"]
