@@ -1046,20 +1046,7 @@ def start(
                 "attempt_id": f"{name}.{variant.family.id}.{variant.id}.{stamp}",
                 "name": name,
                 "suite_version": suite.version,
-                "task": {
-                    k: v
-                    for k, v in variant.record_fields().items()
-                    if k
-                    in (
-                        "task_id",
-                        "family",
-                        "variant",
-                        "category",
-                        "human_minutes",
-                        "human_minutes_source",
-                        "threshold",
-                    )
-                },  # fmt: skip
+                "task": variant.record_fields(),
                 "idle_minutes": idle_minutes,
                 "notes": notes,
                 "image": tag,
