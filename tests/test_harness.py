@@ -63,7 +63,8 @@ def test_validate_fails_loudly_when_the_oracle_is_wrong(
     monkeypatch, tmp_path, mini_copy, image_tag
 ):
     root = mini_copy
-    (root / "tasks/debugging/fix-answer/solution/answer.py").write_text("print(43)\n")
+    answer = root / "tasks/debugging/fix-answer/solution/answer.py"
+    answer.write_text(answer.read_text().replace("print(42)", "print(43)"))
     result = run_cli(monkeypatch, root, tmp_path, "validate", "fix-answer/easy")
     assert result.exit_code == 1
     assert "FAIL fix-answer/easy: oracle succeeds" in result.output

@@ -204,7 +204,7 @@ def _run(
             log=lambda m: console.print(m, highlight=False),
         )
     except RunInterrupted as e:
-        err_console.print(f"[yellow]{e}[/yellow]", highlight=False)
+        err_console.print(f"[yellow]{e}[/yellow]", highlight=False, soft_wrap=True)
         sys.exit(130)
     for o in outcomes:
         _print_summary(f"{o.run.name}: {len(o.records)} attempt(s)", o.records)

@@ -129,8 +129,9 @@ def run_suite(
         path = records_dir / f"{run.slug}.jsonl"
         harvest.append_new(path, records)
         outcomes.append(RunOutcome(run, mine, records, path, complete))
-    # eval_set swallows Ctrl-C: it returns no logs, or logs marked cancelled
-    if not logs or any(lg.status == "cancelled" for lg in logs):
+    # eval_set swallows Ctrl-C: the interrupted attempter's log is missing from what it
+    # returns (the others may have finished), or marked cancelled
+    if any(not o.logs for o in outcomes) or any(lg.status == "cancelled" for lg in logs):
         recorded = sum(len(o.records) for o in outcomes)
         raise RunInterrupted(
             f"interrupted: {recorded} finished attempt(s) recorded in {records_dir}; "
