@@ -181,15 +181,11 @@ def test_simulate_horizon_by_rejects_bad_values(tmp_path: Path, value: str, mess
     assert result.exit_code == 2 and message in result.output
 
 
-def test_simulate_horizon_by_a_category_the_suite_lacks(tmp_path: Path) -> None:
-    from rsibench.suite import load_suite
-
-    if any(v.family.category == "research-judgement" for v in load_suite(REPO).variants):
-        pytest.skip("the suite now has research-judgement tasks")
+def test_simulate_horizon_by_a_category_the_suite_lacks(tmp_path: Path, monkeypatch) -> None:
+    # the fixture suite has debugging tasks only
+    monkeypatch.setenv("RSIBENCH_ROOT", str(REPO / "tests" / "fixtures" / "mini"))
     out = tmp_path / "r.jsonl"
-    result = rsibench(
-        "simulate", "--horizon", "30", "--horizon-by", "research-judgement=5", "--out", out
-    )
+    result = rsibench("simulate", "--horizon", "30", "--horizon-by", "toy-model=5", "--out", out)
     assert result.exit_code == 2
     assert "the suite has no task in that category" in result.output and "--synthetic" in (
         result.output

@@ -98,8 +98,8 @@ def test_hidden_files_never_reach_the_agent_container(pair):
 
 
 def test_limits_enforced(pair, docker_client):
-    variant, agent, _ = pair
-    res = variant.family.resources
+    task, agent, _ = pair
+    res = task.resources
     host = docker_client.containers.get(agent.container.id).attrs["HostConfig"]
     assert host["NanoCpus"] == int(res.cpus * 1e9)
     assert host["PidsLimit"] == res.pids

@@ -246,7 +246,7 @@ def test_grad_accum_candidate_reaches_only_its_snapshot(suite, image_tag, tmp_pa
         "rsi_probe.report([_os.path.dirname(_sys.argv[0])]"
         " + [a for a in _sys.argv[1:] if _os.path.isdir(a)], 'grad-accum')\n" + train.read_text()
     )
-    result = verify_directory(fam.variants[0], ws, image_tag)
+    result = verify_directory(suite.sample_spec(fam.variants[0], image_tag, None), ws)
     assert result.success is False
     report = probe_report(str(result.details.get("log", "")))
     snapshot = {f"workspace/{p.name}" for p in ws.glob("*.py")}
@@ -264,7 +264,7 @@ def test_kernel_candidate_reaches_only_its_code_and_no_channel(suite, image_tag,
     source = source.replace("@START_KERNEL@", (fam.path / "workspace" / "kernel.c").read_text())
     source = source.replace("@PROBE_SOURCE@", json.dumps((PROBES / "probe.py").read_text()))
     (ws / "kernel.c").write_text(source)
-    result = verify_directory(fam.variants[0], ws, image_tag)
+    result = verify_directory(suite.sample_spec(fam.variants[0], image_tag, None), ws)
     assert result.success is False
     assert result.details.get("correctness", {}).get("ok"), result.details
     report = probe_report(str(result.details.get("problem", "")))
@@ -295,7 +295,7 @@ def test_behaviour_match_runner_garbage_fails_closed(suite, image_tag, tmp_path)
         "    except OSError:\n"
         "        pass\n" + train.read_text()
     )
-    result = verify_directory(fam.variants[0], ws, image_tag)
+    result = verify_directory(suite.sample_spec(fam.variants[0], image_tag, None), ws)
     assert result.success is False
     problems = {s["problem"] for s in result.details["scenarios"].values()}
     assert len(problems) == 1 and "runner" in problems.pop(), result.details
