@@ -438,8 +438,9 @@ def test_an_attempt_whose_scoring_died_is_kept_and_rescored(
     paths.session.mkdir(parents=True)
     workspace = tmp_path / "ws"
     shutil.copytree(mini_copy / "tasks" / "debugging" / "fix-answer" / "solution", workspace)
-    with tarfile.open(paths.snapshot, "w") as tar:  # as the daemon's archive API writes it
-        tar.add(workspace, arcname="workspace")
+    with tarfile.open(paths.snapshot, "w") as tar:  # as archive_workspace writes it
+        for f in sorted(workspace.iterdir()):
+            tar.add(f, arcname=f.name)  # names relative to /workspace
     state = record("fix-answer/easy", "dana", 3.0)
     clock = bl.Clock(600, started=1000.0, running_since=1000.0, last_activity=1100.0)
     bl.write_state(
