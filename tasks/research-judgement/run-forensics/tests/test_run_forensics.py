@@ -22,7 +22,9 @@ LABELS = FAMILY.scorer.params["labels"]
 def test_key_labels_and_questions_agree():
     runs = sorted(p.stem for p in (HERE / "workspace" / "runs").glob("run-*.csv"))
     assert sorted(KEY) == runs and set(KEY.values()) == set(LABELS)
-    faults = re.findall(r'^    "([a-z-]+)": \(\{', (HERE / "checks" / "measure.py").read_text(), re.M)
+    faults = re.findall(
+        r'^    "([a-z-]+)": \(\{', (HERE / "checks" / "measure.py").read_text(), re.M
+    )
     assert faults == LABELS  # measure.py's FAULTS, in the order the instructions list them
     listed = re.findall(r"^- `([a-z-]+)`:", (HERE / "instructions.md").read_text(), re.M)
     assert listed == LABELS
