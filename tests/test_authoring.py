@@ -123,9 +123,12 @@ def test_suite_stats_counts_buckets_sources_and_the_saved_validation(mini_copy, 
     }
     assert stats["buckets"]["4"]["debugging"] == 1
     assert stats["per_family"][0]["scoring_s"] == 1.5
+    # 15 minutes on 2 cores for 64 variants x (oracle + noop): about 14 s per attempt
+    assert stats["attempt_budget_s"] == 14.1 and stats["mean_scoring_s"] == 1.5
     text = cli(monkeypatch, mini_copy, "suite", "stats")
     assert "whole-suite validation: 12 s for 2 variants" in text.output
     assert "(an older suite version)" in text.output
+    assert "mean scoring per attempt 1.5 s: within the 14 s per attempt" in text.output
 
 
 def test_a_timed_scorer_scores_alone():

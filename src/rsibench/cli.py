@@ -497,6 +497,14 @@ def _print_stats(stats: dict[str, Any]) -> None:
             f"{f['timeout_s']} s",
         )
     console.print(fams)
+    budget, mean = stats["attempt_budget_s"], stats["mean_scoring_s"]
+    if mean is not None:
+        verdict = "within" if mean <= budget else "[red]over[/red]"
+        console.print(
+            f"mean scoring per attempt {mean:.1f} s: {verdict} the {budget:.0f} s per attempt "
+            "that keeps a 64-variant validation within 15 minutes on 2 cores",
+            highlight=False,
+        )
     last = stats["last_validation"]
     if last is None:
         console.print("whole-suite validation: never saved here (run `rsibench validate`)")

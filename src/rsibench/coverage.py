@@ -22,6 +22,16 @@ from rsibench.suite import Suite
 BUCKETS = tuple(2**i for i in range(12))  # 1, 2, 4, ... 2048 minutes
 LONG_MINUTES = 480  # a working day
 VALIDATION_FILE = "validation.json"
+# The whole-suite validation (oracle and noop on every variant) must take at most 15 minutes on
+# 2 cores at the suite's target size of 64+ variants: about 14 s of scoring per attempt.
+VALIDATION_TARGET_S = 15 * 60
+TARGET_VARIANTS = 64
+CORES = 2
+
+
+def attempt_budget(variants: int) -> float:
+    """Mean scoring seconds per attempt that keeps validation within its target."""
+    return VALIDATION_TARGET_S * CORES / (2 * max(variants, TARGET_VARIANTS))
 
 
 def bucket(minutes: float) -> int:
@@ -47,6 +57,7 @@ def suite_stats(suite: Suite, validation: dict[str, Any] | None) -> dict[str, An
     for v in variants:
         per_bucket[bucket(v.human_minutes)][v.family.category] += 1
     scoring = (validation or {}).get("scoring_seconds", {})
+    measured = [scoring[v.family.id] for v in variants if scoring.get(v.family.id) is not None]
     families = [
         {
             "family": f.id,
@@ -67,6 +78,8 @@ def suite_stats(suite: Suite, validation: dict[str, Any] | None) -> dict[str, An
         "categories": categories,
         "buckets": {str(b): counts for b, counts in per_bucket.items()},
         "per_family": families,
+        "attempt_budget_s": round(attempt_budget(len(variants)), 1),
+        "mean_scoring_s": round(sum(measured) / len(measured), 1) if measured else None,
         "last_validation": validation,
     }
 
