@@ -354,3 +354,63 @@ def test_answer_key_fails_closed_on_a_malformed_answer(answer_key, answer, probl
 def test_answer_key_does_not_follow_a_link_to_the_key(answer_key, tmp_path):
     result = answer_key(tmp_path / "checks" / "key.json")
     assert not result.correct and "cannot be opened as a plain file" in result.details["problem"]
+
+
+# ---- answer_numeric: numeric predictions against measured values with a tolerance ----------
+
+
+@pytest.fixture
+def answer_numeric(tmp_path):
+    """Score an answer (an object, raw text or a link target) with answer_numeric's score()."""
+    module = trusted.load_module(REPO / "scorers" / "answer_numeric.py")
+    checks, ws = tmp_path / "checks", tmp_path / "ws"
+    checks.mkdir()
+    ws.mkdir()
+    key = {"q1": {"value": 1.5, "tolerance": 0.1}, "q2": {"value": 2.0, "tolerance": 0.05},
+           "q3": {"value": 3.0, "tolerance": 0.1}}  # fmt: skip
+    (checks / "key.json").write_text(json.dumps(key))
+    params = {"answer_file": "answer.json", "key": "key.json", "questions": ["q1", "q2"],
+              "threshold": 1.0}  # fmt: skip
+
+    def score(answer: object) -> verdict.Verdict:
+        target = ws / "answer.json"
+        target.unlink(missing_ok=True)
+        if isinstance(answer, Path):
+            target.symlink_to(answer)
+        else:
+            target.write_text(answer if isinstance(answer, str) else json.dumps(answer))
+        return module.score(verdict.Args(ws, checks, params, tmp_path / "out.json"))
+
+    return score
+
+
+def test_answer_numeric_scores_the_asked_questions_within_their_tolerance(answer_numeric):
+    right = answer_numeric({"q1": 1.59, "q2": 2, "q3": 0})  # q3 is not asked: ignored
+    assert right.correct and right.score_raw == 2 and right.score_normalised == 1.0
+    half = answer_numeric({"q1": 1.41, "q2": 2.06})  # q2 is outside its own, tighter tolerance
+    assert half.correct and half.score_normalised == 0.5 and half.details["wrong"] == ["q2"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"q1": 1.5}, "missing ['q2']"),
+        ({"q1": 1.5, "q2": 2.0, "q9": 1.0}, "unknown questions ['q9']"),
+        ({"q1": 1.5, "q2": "2.0"}, "must be finite numbers"),
+        ({"q1": 1.5, "q2": [2.0, 1.9]}, "must be finite numbers"),
+        ({"q1": True, "q2": 2.0}, "must be finite numbers"),
+        ('{"q1": 1.5, "q2": NaN}', "not valid JSON"),
+        ('{"q1": 1.5, "q2": 1e999}', "must be finite numbers"),
+        ('{"q1": 1.5, "q1": 1.4, "q2": 2.0}', "duplicate keys"),
+        ("[1.5, 2.0]", "must be a JSON object"),
+        ("not json", "not valid JSON"),
+    ],
+)
+def test_answer_numeric_fails_closed_on_a_malformed_answer(answer_numeric, answer, problem):
+    result = answer_numeric(answer)
+    assert not result.correct and problem in result.details["problem"]
+
+
+def test_answer_numeric_does_not_follow_a_link_to_the_key(answer_numeric, tmp_path):
+    result = answer_numeric(tmp_path / "checks" / "key.json")
+    assert not result.correct and "cannot be opened as a plain file" in result.details["problem"]

@@ -1,0 +1,68 @@
+"""Scorer: compare the agent's numeric predictions with values measured when the task was built.
+
+For research-judgement families whose answer is a number per question (a predicted loss, a
+best learning rate). No candidate code runs: the answer is a JSON object of question -> number,
+read strictly and without following links; every question the variant asks must be answered
+with a finite number. A malformed answer is a failed verdict with the reason.
+
+params: ``answer_file`` (top-level workspace file), ``key`` (a JSON object in checks/ mapping
+question -> {"value": number, "tolerance": number, ...}: a prediction is right when it is within
+the absolute tolerance of the value), and per variant ``questions`` (which keys it asks).
+Answers to questions of the key the variant does not ask are allowed and ignored.
+
+    score_raw = questions answered within tolerance;  score_normalised = that / questions asked
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rsiscore.answers import read_json  # noqa: E402
+from rsiscore.candidate import CandidateError  # noqa: E402
+from rsiscore.verdict import Args, Verdict, main  # noqa: E402
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def score(args: Args) -> Verdict:
+    p = args.params
+    key: dict[str, dict[str, float]] = json.loads((args.checks / p["key"]).read_text())
+    asked = list(p["questions"])
+    name = p["answer_file"]
+    try:
+        answer: Any = read_json(args.workspace, name)
+        if not isinstance(answer, dict):
+            raise CandidateError(f"{name}: must be a JSON object of question -> number")
+        unknown = sorted(set(answer) - set(key))
+        missing = sorted(set(asked) - set(answer))
+        if unknown or missing:
+            raise CandidateError(f"{name}: unknown questions {unknown}, missing {missing}")
+        bad = sorted(q for q, value in answer.items() if not _is_number(value))
+        if bad:
+            raise CandidateError(f"{name}: answers to {bad} must be finite numbers")
+    except CandidateError as e:
+        return Verdict(False, 0, 0.0, {"problem": str(e)})
+    errors = {q: abs(float(answer[q]) - key[q]["value"]) for q in asked}
+    right = [q for q in asked if errors[q] <= key[q]["tolerance"]]
+    return Verdict(
+        True,
+        len(right),
+        len(right) / len(asked),
+        {
+            "asked": len(asked),
+            "right": len(right),
+            "wrong": sorted(set(asked) - set(right)),
+            "abs_error": {q: round(e, 4) for q, e in errors.items()},
+        },
+    )
+
+
+if __name__ == "__main__":
+    main(score)
