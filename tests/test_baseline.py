@@ -266,6 +266,20 @@ class Terminal:
             time.sleep(0.3)
         raise AssertionError(f"{text!r} not seen in window {window}:\n{self.screen(window)}")
 
+    def ready(self, window: str, timeout: float = 180) -> str:
+        """Wait for the sandbox's prompt, then until the shell really reads what is typed (keys
+        sent while bash is still starting can be echoed before its line editor redraws over
+        them); returns the screen as the prompt first appeared."""
+        screen = self.wait(window, PROMPT, timeout=timeout)
+        for _ in range(20):
+            self.keys(window, "echo READY-$((6*7))")
+            try:
+                self.wait(window, "READY-42", timeout=3)
+                return screen
+            except AssertionError:
+                continue
+        raise AssertionError(f"the shell in {window} never answered:\n{self.screen(window)}")
+
     def close_window(self, window: str) -> None:
         self._run("kill-window", "-t", f"t:{window}")
 
@@ -298,7 +312,7 @@ def test_a_person_fixes_grad_accum_in_a_real_terminal(terminal, image_tag, tmp_p
     folder = tmp_path / "baselines"
     args = ["baseline", "grad-accum/hinted", "--name", "alice", "--dir", str(folder)]
     terminal.open("main", *args, "--idle-minutes", "0.4", "--notes", "'docs only'")
-    terminal.wait("main", PROMPT, timeout=180)
+    terminal.ready("main", timeout=180)
     terminal.keys("main", "whoami; pwd; ls; ls /verifier /tmp/.rsibench/requests; status")
     screen = terminal.wait("main", "clock running")
     assert "agent\n/workspace\ncorpus.txt  data.py  model.py  train.py" in screen
@@ -311,7 +325,7 @@ def test_a_person_fixes_grad_accum_in_a_real_terminal(terminal, image_tag, tmp_p
     terminal.wait("main", "Clock running again")
 
     terminal.open("second", *args, "--attach")
-    terminal.wait("second", PROMPT, timeout=60)
+    terminal.ready("second", timeout=60)
     terminal.keys("second", f"{FIX} && grep -n 'accum_steps).backward' train.py")
     terminal.wait("second", "(loss / self.accum_steps).backward()")  # the typed line has "\\/"
     time.sleep(35)  # idle past the 24 s limit: not counted
@@ -367,7 +381,7 @@ def test_an_interrupted_baseline_resumes_with_its_files(terminal, image_tag, min
     folder = tmp_path / "baselines"
     args = ["baseline", "fix-answer/easy", "--name", "bob", "--dir", str(folder)]
     terminal.open("main", *args)
-    terminal.wait("main", PROMPT, timeout=180)
+    terminal.ready("main", timeout=180)
     terminal.keys("main", "echo 'print(42)' > answer.py && python3 answer.py")
     terminal.wait("main", "\n42\n")
     terminal.close_window("main")  # the terminal goes away (SIGHUP)
@@ -380,7 +394,7 @@ def test_an_interrupted_baseline_resumes_with_its_files(terminal, image_tag, min
     time.sleep(5)  # the clock is stopped meanwhile
 
     terminal.open("again", *args)
-    screen = terminal.wait("again", PROMPT, timeout=180)
+    screen = terminal.ready("again", timeout=180)
     assert "Resuming fix-answer/easy for bob" in screen
     terminal.keys("again", "cat answer.py; submit -y")
     screen = terminal.wait("again", "EXIT=", timeout=180)
@@ -401,7 +415,7 @@ def test_leaving_the_last_shell_and_confirming_scores_and_rescore_appends(
     terminal.env["RSIBENCH_ROOT"] = str(mini_copy)
     folder = tmp_path / "baselines"
     terminal.open("main", "baseline", "fix-answer/hard", "--name", "carol", "--dir", str(folder))
-    terminal.wait("main", PROMPT, timeout=180)
+    terminal.ready("main", timeout=180)
     terminal.keys("main", "exit")
     terminal.wait("main", "[r]eopen a shell, [s]ubmit for scoring, [q]uit and resume later?")
     terminal.keys("main", "s")
