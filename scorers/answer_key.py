@@ -18,10 +18,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rsiscore.answers import read_json  # noqa: E402
+from rsiscore.answers import graded, read_answers  # noqa: E402
 from rsiscore.candidate import CandidateError  # noqa: E402
 from rsiscore.verdict import Args, Verdict, main  # noqa: E402
 
@@ -30,27 +29,14 @@ def score(args: Args) -> Verdict:
     p = args.params
     key: dict[str, str] = json.loads((args.checks / p["key"]).read_text())
     labels, asked = list(p["labels"]), list(p["questions"])
-    name = p["answer_file"]
     try:
-        answer: Any = read_json(args.workspace, name)
-        if not isinstance(answer, dict):
-            raise CandidateError(f"{name}: must be a JSON object of question -> label")
-        unknown = sorted(set(answer) - set(key))
-        missing = sorted(set(asked) - set(answer))
-        if unknown or missing:
-            raise CandidateError(f"{name}: unknown questions {unknown}, missing {missing}")
-        bad = sorted(q for q, label in answer.items() if label not in labels)
-        if bad:
-            raise CandidateError(f"{name}: answers to {bad} are not one of the labels {labels}")
+        answer = read_answers(
+            args.workspace, p["answer_file"], key, asked, lambda v: v in labels, "label",
+            f"are not one of the labels {labels}",
+        )  # fmt: skip
     except CandidateError as e:
         return Verdict(False, 0, 0.0, {"problem": str(e)})
-    right = [q for q in asked if answer[q] == key[q]]
-    return Verdict(
-        True,
-        len(right),
-        len(right) / len(asked),
-        {"asked": len(asked), "right": len(right), "wrong": sorted(set(asked) - set(right))},
-    )
+    return graded(asked, [q for q in asked if answer[q] == key[q]])
 
 
 if __name__ == "__main__":

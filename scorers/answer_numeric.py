@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rsiscore.answers import read_json  # noqa: E402
+from rsiscore.answers import graded, read_answers  # noqa: E402
 from rsiscore.candidate import CandidateError  # noqa: E402
 from rsiscore.verdict import Args, Verdict, main  # noqa: E402
 
@@ -35,33 +35,16 @@ def score(args: Args) -> Verdict:
     p = args.params
     key: dict[str, dict[str, float]] = json.loads((args.checks / p["key"]).read_text())
     asked = list(p["questions"])
-    name = p["answer_file"]
     try:
-        answer: Any = read_json(args.workspace, name)
-        if not isinstance(answer, dict):
-            raise CandidateError(f"{name}: must be a JSON object of question -> number")
-        unknown = sorted(set(answer) - set(key))
-        missing = sorted(set(asked) - set(answer))
-        if unknown or missing:
-            raise CandidateError(f"{name}: unknown questions {unknown}, missing {missing}")
-        bad = sorted(q for q, value in answer.items() if not _is_number(value))
-        if bad:
-            raise CandidateError(f"{name}: answers to {bad} must be finite numbers")
+        answer = read_answers(
+            args.workspace, p["answer_file"], key, asked, _is_number, "number",
+            "must be finite numbers",
+        )  # fmt: skip
     except CandidateError as e:
         return Verdict(False, 0, 0.0, {"problem": str(e)})
     errors = {q: abs(float(answer[q]) - key[q]["value"]) for q in asked}
     right = [q for q in asked if errors[q] <= key[q]["tolerance"]]
-    return Verdict(
-        True,
-        len(right),
-        len(right) / len(asked),
-        {
-            "asked": len(asked),
-            "right": len(right),
-            "wrong": sorted(set(asked) - set(right)),
-            "abs_error": {q: round(e, 4) for q, e in errors.items()},
-        },
-    )
+    return graded(asked, right, abs_error={q: round(e, 4) for q, e in errors.items()})
 
 
 if __name__ == "__main__":

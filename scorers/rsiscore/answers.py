@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from rsiscore.candidate import CandidateError, read_workspace_file
+from rsiscore.verdict import Verdict
 
 # A field's rule: (type, low, high) for numbers, (str,) for any string, or a tuple of the
 # allowed values (strings, numbers, booleans).
@@ -72,3 +74,42 @@ def check_fields(answer: Any, spec: dict[str, FieldRule], name: str) -> dict[str
             raise CandidateError(f"{name}: {key} must be one of {list(rule)}")
         out[key] = value
     return out
+
+
+def read_answers(
+    workspace: Path,
+    name: str,
+    known: Collection[str],
+    asked: Collection[str],
+    valid: Callable[[Any], bool],
+    what: str,
+    invalid: str,
+) -> dict[str, Any]:
+    """The answer file ``name`` as an object mapping questions to answers (each a ``what``):
+    only questions in ``known``, every one in ``asked``, each answer ``valid``; ``invalid``
+    ends the message that names those that are not."""
+    answer = read_json(workspace, name)
+    if not isinstance(answer, dict):
+        raise CandidateError(f"{name}: must be a JSON object of question -> {what}")
+    unknown, missing = sorted(set(answer) - set(known)), sorted(set(asked) - set(answer))
+    if unknown or missing:
+        raise CandidateError(f"{name}: unknown questions {unknown}, missing {missing}")
+    bad = sorted(q for q, value in answer.items() if not valid(value))
+    if bad:
+        raise CandidateError(f"{name}: answers to {bad} {invalid}")
+    return answer
+
+
+def graded(asked: Sequence[str], right: Collection[str], **details: Any) -> Verdict:
+    """A well-formed answer's verdict: the questions right, and their fraction of those asked."""
+    return Verdict(
+        True,
+        len(right),
+        len(right) / len(asked),
+        {
+            "asked": len(asked),
+            "right": len(right),
+            "wrong": sorted(set(asked) - set(right)),
+            **details,
+        },
+    )
