@@ -1,6 +1,6 @@
 """The rules every family keeps, checked for every family found under tasks/ (nothing lists
-them): the static rules of :mod:`rsibench.rules`, every variant's instructions filled in, the
-scorer library's fail-closed behaviour, and (Docker) every hack workspace in
+them): the static rules of :mod:`rsibench.rules`, every variant's instructions filled in, and
+(Docker) every hack workspace in
 tasks/<category>/<family>/hacks/<hack>/ scoring as a failure and nothing hidden in the agent
 container. Family-specific checks live in each family's own tests/ folder.
 
@@ -11,12 +11,8 @@ test_reference_agents over the whole suite.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
-import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import anyio
@@ -29,9 +25,6 @@ from rsibench.suite import Family, load_suite
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILIES = load_suite(REPO).families
-
-sys.path.insert(0, str(REPO / "scorers"))
-from rsiscore import candidate, verdict  # noqa: E402
 
 
 @pytest.fixture(params=FAMILIES, ids=lambda f: f.id)
@@ -53,53 +46,6 @@ def test_every_variant_fills_its_instructions(fam):
         text = variant.instructions()
         assert fam.canary in text
         assert not re.search(r"\{[A-Za-z_]\w*\}", text)  # every placeholder filled
-
-
-# ---- the scorer library fails closed --------------------------------------------------------
-
-
-def test_verdict_never_succeeds_when_incorrect_or_not_finite(tmp_path):
-    out = tmp_path / "result.json"
-    wrong = verdict.write_verdict(out, verdict.Verdict(False, 9.0, 9.0), threshold=0.5)
-    assert wrong["success"] is False
-    nan = verdict.write_verdict(out, verdict.Verdict(True, math.nan, math.nan), threshold=0.5)
-    assert nan["success"] is False and nan["score_normalised"] is None
-    ok = verdict.write_verdict(out, verdict.Verdict(True, 1.0, 0.5), threshold=0.5)
-    assert ok["success"] is True
-    assert json.loads(out.read_text()) == ok
-
-
-def test_scorer_exception_becomes_a_failed_verdict(tmp_path, monkeypatch):
-    params = tmp_path / "params.json"
-    params.write_text(json.dumps({"threshold": 0.0}))
-    out = tmp_path / "result.json"
-    argv = ["scorer", "--workspace", str(tmp_path), "--checks", str(tmp_path),
-            "--params", str(params), "--out", str(out)]  # fmt: skip
-    monkeypatch.setattr(sys, "argv", argv)
-
-    def crash(args: verdict.Args) -> verdict.Verdict:
-        raise RuntimeError("boom")
-
-    verdict.main(crash)
-    record = json.loads(out.read_text())
-    assert record["success"] is False and "boom" in record["details"]["error"]
-
-
-def test_workspace_links_and_devices_are_refused(tmp_path):
-    (tmp_path / "secret").write_text("hidden")
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "config.json").symlink_to(tmp_path / "secret")
-    os.mkfifo(ws / "fifo")
-    (ws / "big.c").write_bytes(b"x" * 100)
-    (ws / "ok.py").write_text("x = 1\n")
-    (ws / "linked_dir").symlink_to(tmp_path)
-    for name, limit in (("config.json", 1000), ("fifo", 1000), ("big.c", 10), ("gone", 10)):
-        with pytest.raises(candidate.CandidateError):
-            candidate.read_workspace_file(ws, name, limit)
-    snap = tmp_path / "snap"
-    snap.mkdir()
-    assert candidate.snapshot(ws, snap, (".py", ".json")) == ["ok.py"]
 
 
 # ---- hacks and hidden files (Docker) -------------------------------------------------------

@@ -170,6 +170,50 @@ def test_channel_frames_and_fails_closed():
         proc.wait()
 
 
+def test_verdict_never_succeeds_when_incorrect_or_not_finite(tmp_path):
+    out = tmp_path / "result.json"
+    wrong = verdict.write_verdict(out, verdict.Verdict(False, 9.0, 9.0), threshold=0.5)
+    assert wrong["success"] is False
+    nan = verdict.write_verdict(out, verdict.Verdict(True, math.nan, math.nan), threshold=0.5)
+    assert nan["success"] is False and nan["score_normalised"] is None
+    ok = verdict.write_verdict(out, verdict.Verdict(True, 1.0, 0.5), threshold=0.5)
+    assert ok["success"] is True
+    assert json.loads(out.read_text()) == ok
+
+
+def test_scorer_exception_becomes_a_failed_verdict(tmp_path, monkeypatch):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"threshold": 0.0}))
+    out = tmp_path / "result.json"
+    argv = ["scorer", "--workspace", str(tmp_path), "--checks", str(tmp_path),
+            "--params", str(params), "--out", str(out)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+
+    def crash(args: verdict.Args) -> verdict.Verdict:
+        raise RuntimeError("boom")
+
+    verdict.main(crash)
+    record = json.loads(out.read_text())
+    assert record["success"] is False and "boom" in record["details"]["error"]
+
+
+def test_workspace_links_and_devices_are_refused(tmp_path):
+    (tmp_path / "secret").write_text("hidden")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "config.json").symlink_to(tmp_path / "secret")
+    os.mkfifo(ws / "fifo")
+    (ws / "big.c").write_bytes(b"x" * 100)
+    (ws / "ok.py").write_text("x = 1\n")
+    (ws / "linked_dir").symlink_to(tmp_path)
+    for name, limit in (("config.json", 1000), ("fifo", 1000), ("big.c", 10), ("gone", 10)):
+        with pytest.raises(candidate.CandidateError):
+            candidate.read_workspace_file(ws, name, limit)
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    assert candidate.snapshot(ws, snap, (".py", ".json")) == ["ok.py"]
+
+
 def test_candidate_error_is_a_failed_verdict_with_its_reason(tmp_path, monkeypatch):
     params = tmp_path / "params.json"
     params.write_text(json.dumps({"threshold": 0.0}))
@@ -304,16 +348,14 @@ def test_behaviour_match_runner_garbage_fails_closed(suite, image_tag, tmp_path)
 # ---- answer_key: a research-judgement answer against a measured key -----------------------
 
 
-@pytest.fixture
-def answer_key(tmp_path):
-    """Score an answer (an object, raw text or a link target) with answer_key's score()."""
-    module = trusted.load_module(REPO / "scorers" / "answer_key.py")
+def answer_scorer(tmp_path: Path, scorer: str, key: dict, params: dict):
+    """Score an answer (an object, raw text or a link target) with ``scorer``'s score()."""
+    module = trusted.load_module(REPO / "scorers" / scorer)
     checks, ws = tmp_path / "checks", tmp_path / "ws"
     checks.mkdir()
     ws.mkdir()
-    (checks / "key.json").write_text(json.dumps({"q1": "a", "q2": "b", "q3": "c"}))
-    params = {"answer_file": "answer.json", "key": "key.json", "labels": ["a", "b", "c"],
-              "questions": ["q1", "q2"], "threshold": 1.0}  # fmt: skip
+    (checks / "key.json").write_text(json.dumps(key))
+    params = {"answer_file": "answer.json", "key": "key.json", "threshold": 1.0, **params}
 
     def score(answer: object) -> verdict.Verdict:
         target = ws / "answer.json"
@@ -325,6 +367,13 @@ def answer_key(tmp_path):
         return module.score(verdict.Args(ws, checks, params, tmp_path / "out.json"))
 
     return score
+
+
+@pytest.fixture
+def answer_key(tmp_path):
+    key = {"q1": "a", "q2": "b", "q3": "c"}
+    params = {"labels": ["a", "b", "c"], "questions": ["q1", "q2"]}
+    return answer_scorer(tmp_path, "answer_key.py", key, params)
 
 
 def test_answer_key_scores_the_asked_questions_only(answer_key):
@@ -361,27 +410,9 @@ def test_answer_key_does_not_follow_a_link_to_the_key(answer_key, tmp_path):
 
 @pytest.fixture
 def answer_numeric(tmp_path):
-    """Score an answer (an object, raw text or a link target) with answer_numeric's score()."""
-    module = trusted.load_module(REPO / "scorers" / "answer_numeric.py")
-    checks, ws = tmp_path / "checks", tmp_path / "ws"
-    checks.mkdir()
-    ws.mkdir()
     key = {"q1": {"value": 1.5, "tolerance": 0.1}, "q2": {"value": 2.0, "tolerance": 0.05},
            "q3": {"value": 3.0, "tolerance": 0.1}}  # fmt: skip
-    (checks / "key.json").write_text(json.dumps(key))
-    params = {"answer_file": "answer.json", "key": "key.json", "questions": ["q1", "q2"],
-              "threshold": 1.0}  # fmt: skip
-
-    def score(answer: object) -> verdict.Verdict:
-        target = ws / "answer.json"
-        target.unlink(missing_ok=True)
-        if isinstance(answer, Path):
-            target.symlink_to(answer)
-        else:
-            target.write_text(answer if isinstance(answer, str) else json.dumps(answer))
-        return module.score(verdict.Args(ws, checks, params, tmp_path / "out.json"))
-
-    return score
+    return answer_scorer(tmp_path, "answer_numeric.py", key, {"questions": ["q1", "q2"]})
 
 
 def test_answer_numeric_scores_the_asked_questions_within_their_tolerance(answer_numeric):
