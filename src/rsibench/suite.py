@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from rsibench.errors import ProblemsError
 from rsibench.spec import (
@@ -218,24 +219,25 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def _field_description(loc: tuple[int | str, ...]) -> str:
-    """The description (which says what is valid) of the task.yaml field at ``loc``."""
-    model: Any = FamilySpec
-    description = ""
+def _spec_model(annotation: Any) -> type[BaseModel] | None:
+    """The spec model inside a field's annotation (``X``, ``list[X]``, ``X | None``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for a in typing.get_args(annotation) if (m := _spec_model(a))), None)
+
+
+def _field_at(loc: tuple[int | str, ...]) -> tuple[FieldInfo | None, type[BaseModel] | None]:
+    """The task.yaml field at ``loc`` (None at the top) and the spec model of its own fields."""
+    info: FieldInfo | None = None
+    model: type[BaseModel] | None = FamilySpec
     for part in loc:
-        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
-            continue
-        info = model.model_fields.get(part)
+        if isinstance(part, int):
+            continue  # an index into a list of the same model
+        info = model.model_fields.get(part) if model else None
         if info is None:
-            return ""
-        description = info.description or ""
-        model = info.annotation
-        while typing.get_args(model) and not (
-            isinstance(model, type) and issubclass(model, BaseModel)
-        ):
-            inner = [a for a in typing.get_args(model) if isinstance(a, type)]
-            model = inner[0] if inner else None
-    return description
+            return None, None
+        model = _spec_model(info.annotation)
+    return info, model
 
 
 def _spec_problems(path: Path, error: ValidationError) -> list[str]:
@@ -244,29 +246,19 @@ def _spec_problems(path: Path, error: ValidationError) -> list[str]:
     for err in error.errors():
         loc = tuple(err["loc"])
         where = ".".join(str(p) for p in loc) or "(top level)"
-        fix = _field_description(loc)
+        info, _ = _field_at(loc)
+        fix = (info.description or "") if info else ""
         if err["type"] == "missing":
             what = "missing; this field is required"
         elif err["type"] == "extra_forbidden":
-            allowed = sorted(_allowed_keys(loc[:-1]))
+            _, model = _field_at(loc[:-1])
+            allowed = sorted(model.model_fields) if model else []
             what = f"unknown field; remove it or use one of: {', '.join(allowed)}"
             fix = ""
         else:
             what = f"{err['msg']} (got {err['input']!r})"
         problems.append(f"{path}: {where}: {what}" + (f". Fix: {fix}" if fix else ""))
     return problems
-
-
-def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    model: Any = FamilySpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        model = model.model_fields[part].annotation
-        args = [a for a in typing.get_args(model) if isinstance(a, type)]
-        if args:
-            model = args[0]
-    return list(model.model_fields) if isinstance(model, type) else []
 
 
 def _placeholders(template: str) -> set[str]:
