@@ -8,6 +8,17 @@ kernel in interleaved blocks of the same run, checking every timed output too.
     score_raw        = candidate speedup over the starting kernel (median call times)
     score_normalised = ln(speedup_candidate) / ln(speedup_reference)    (start 0, reference 1)
 
+Two optional mechanisms, both measured from outside the candidate's process:
+- a roofline: when the spec defines ``flops(case)`` (the arithmetic any exact method must do),
+  the machine's single-core float32 FMA peak is timed in the same run, in blocks interleaved
+  with the kernels, by a trusted microbenchmark (rsiscore/peak_flops.c) built with the same
+  flags and served by the same runner. A candidate faster than that peak did not do the work
+  (or subverted the clock) and fails, saying so; ``min_peak_fraction`` in the params is a
+  target: below it fails.
+- a memory cap: with ``memory_headroom_mib`` in the params, the spec's ``MEMORY_CASE`` runs in a
+  candidate process whose address space (RLIMIT_AS, hard) is what the runner with the reference
+  kernel loaded occupies plus that headroom; a kernel that needs more crashes and fails.
+
 The family's checks/ hold the starting and reference sources and a spec module (signature,
 shapes, input generator, float64 reference, tolerances); task.yaml's scorer.params name them.
 Each kernel runs in its own process (see rsiscore/kernel_runner.py) that shares one mapped file
@@ -37,12 +48,13 @@ import mmap
 import secrets
 import select
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -55,6 +67,17 @@ from rsiscore.verdict import Args, Verdict, main  # noqa: E402
 
 PAGE = 4096
 SENTINEL = 0xFF  # every byte 0xFF: a float32 NaN, so an unwritten output cannot pass
+MIB = 1 << 20
+
+# The roofline microbenchmark, served like a kernel: out[1] = flops per iteration.
+PEAK_SOURCE = Path(__file__).resolve().parent / "rsiscore" / "peak_flops.c"
+PEAK_SPEC = SimpleNamespace(
+    FUNCTION="rsi_peak_fma", ARRAYS=("out",), INTS=("iters",), shapes=lambda case: {"out": (4,)}
+)
+PEAK_CASE = {"iters": 1_000_000}  # about 5 ms at 200 GFLOP/s, 80 ms at 12
+# A kernel may read this close to the peak before it is called impossible: the peak and the
+# kernel are medians of interleaved blocks, so a busy machine moves both.
+PEAK_SLACK = 1.0
 
 
 class KernelFailure(Exception):
@@ -114,6 +137,7 @@ class KernelProcess:
         home: Path,
         log: Path,
         timeout: float,
+        address_space: int | None = None,
     ):
         argv = [
             "python3",
@@ -135,6 +159,7 @@ class KernelProcess:
                 home=home,
                 candidate=candidate,
                 nproc=1 if candidate else None,  # no helper threads or processes
+                address_space=address_space,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=err,
@@ -169,6 +194,13 @@ class KernelProcess:
         os.write(self._in, request)
         self._await(b"d", timeout)
         return time.perf_counter() - t0
+
+    def address_space(self) -> int:
+        """The process's virtual memory now (VmSize), in bytes."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmSize for a kernel process")
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -216,8 +248,9 @@ class Setup:
     mappings: dict[str, tuple[Path, Mapping]]
     logs: dict[str, Path]
     call_timeout: float
+    timing_case: dict[str, Any]  # the spec's TIMING_CASE, or its timing_case(rng) for this run
 
-    def start(self, kind: str) -> KernelProcess:
+    def start(self, kind: str, address_space: int | None = None) -> KernelProcess:
         path, mapping = self.mappings[kind]
         candidate = kind == "candidate"
         # nothing a candidate process left in the shared file survives into the next one
@@ -226,7 +259,7 @@ class Setup:
         try:
             proc = KernelProcess(
                 self.runner, self.libs[kind], path, self.spec, candidate, home, self.logs[kind],
-                timeout=60,
+                timeout=60, address_space=address_space,
             )  # fmt: skip
         except BaseException:
             self._end(candidate, home)
@@ -243,48 +276,115 @@ class Setup:
             shutil.rmtree(home, ignore_errors=True)
 
 
-def check_correctness(setup: Setup, kind: str, rng: np.random.Generator) -> dict[str, Any]:
-    """Run every correctness case on fresh inputs; the outputs and guard pages are checked."""
+def check_case(
+    setup: Setup, kind: str, proc: KernelProcess, case: dict, rng: np.random.Generator
+) -> dict[str, Any]:
+    """One call on fresh inputs: the outputs, the inputs (unchanged) and the guard pages."""
     spec = setup.spec
     _, mapping = setup.mappings[kind]
+    inputs = spec.make_inputs(rng, case)
+    mapping.raw[:] = SENTINEL
+    proc.call(mapping, case, inputs, setup.call_timeout)
+    shapes = spec.shapes(case)
+    got = {n: mapping.view(n, shapes[n]) for n in spec.OUTPUTS}
+    ok, err = outputs_ok(spec, got, spec.expected(inputs, case))
+    inputs_kept = all(
+        np.array_equal(mapping.view(n, shapes[n]).view(np.uint32), v.view(np.uint32))
+        for n, v in inputs.items()
+    )
+    if not ok:
+        return {"ok": False, "case": case, "error_over_tolerance": err}
+    if not inputs_kept or not mapping.untouched(case):
+        return {"ok": False, "case": case, "problem": "wrote outside its output"}
+    return {"ok": True, "error_over_tolerance": err}
+
+
+def check_correctness(setup: Setup, kind: str, rng: np.random.Generator) -> dict[str, Any]:
+    """Run every correctness case on fresh inputs; the outputs and guard pages are checked."""
     proc = setup.start(kind)
     worst = 0.0
     try:
-        for case in spec.CORRECTNESS_CASES:
-            inputs = spec.make_inputs(rng, case)
-            mapping.raw[:] = SENTINEL
-            proc.call(mapping, case, inputs, setup.call_timeout)
-            shapes = spec.shapes(case)
-            got = {n: mapping.view(n, shapes[n]) for n in spec.OUTPUTS}
-            ok, err = outputs_ok(spec, got, spec.expected(inputs, case))
-            inputs_kept = all(
-                np.array_equal(mapping.view(n, shapes[n]).view(np.uint32), v.view(np.uint32))
-                for n, v in inputs.items()
-            )
-            worst = max(worst, err)
-            if not ok:
-                return {"ok": False, "case": case, "error_over_tolerance": err}
-            if not inputs_kept or not mapping.untouched(case):
-                return {"ok": False, "case": case, "problem": "wrote outside its output"}
+        for case in setup.spec.CORRECTNESS_CASES:
+            result = check_case(setup, kind, proc, case, rng)
+            if not result["ok"]:
+                return result
+            worst = max(worst, result["error_over_tolerance"])
     finally:
         setup.stop(kind, proc)
-    return {"ok": True, "cases": len(spec.CORRECTNESS_CASES), "error_over_tolerance": worst}
+    return {"ok": True, "cases": len(setup.spec.CORRECTNESS_CASES), "error_over_tolerance": worst}
+
+
+def check_memory(
+    setup: Setup, kind: str, rng: np.random.Generator, headroom: int
+) -> dict[str, Any]:
+    """The spec's MEMORY_CASE in a process capped at the reference runner's address space
+    (measured now, before any call) plus ``headroom`` bytes. A kernel that needs more gets
+    NULL from malloc or fails to map, and crashes or fails the check."""
+    ref = setup.start("reference")
+    try:
+        cap = ref.address_space() + headroom
+    finally:
+        setup.stop("reference", ref)
+    case = setup.spec.MEMORY_CASE
+    try:
+        proc = setup.start(kind, address_space=cap)
+    except KernelFailure as e:
+        return {"ok": False, "case": case, "cap_mib": cap // MIB, "problem": str(e)}
+    try:
+        result = check_case(setup, kind, proc, case, rng)
+    except KernelFailure as e:
+        result = {"ok": False, "case": case, "problem": str(e)}
+    finally:
+        setup.stop(kind, proc)
+    return {**result, "cap_mib": round(cap / MIB, 1), "headroom_mib": headroom // MIB}
+
+
+@dataclass
+class Peak:
+    """The roofline microbenchmark's process, its mapping and log: trusted, root-only."""
+
+    lib: Path
+    mapping_path: Path
+    mapping: Mapping
+    runner: Path
+    home: Path
+    log: Path
+    flops: list[float]  # flops of each timed call
+
+    def run_block(self, protocol: timing.Protocol, timeout: float) -> list[float]:
+        self.mapping.raw[:] = SENTINEL
+        proc = KernelProcess(
+            self.runner, self.lib, self.mapping_path, PEAK_SPEC, False, self.home, self.log, 60
+        )
+        out = self.mapping.view("out", (4,))
+
+        def call() -> float:
+            seconds = proc.call(self.mapping, PEAK_CASE, {}, timeout)
+            self.flops.append(PEAK_CASE["iters"] * float(out[1]))
+            return seconds
+
+        try:
+            return timing.block(call, protocol)
+        finally:
+            proc.close()
 
 
 def time_kernels(
-    setup: Setup, rng: np.random.Generator, protocol: timing.Protocol
+    setup: Setup, rng: np.random.Generator, protocol: timing.Protocol, peak: Peak | None
 ) -> tuple[timing.Timings, float]:
     """The timing protocol over start, reference and candidate, each block in a fresh process.
     Each call gets fresh inputs; every kernel's outputs are copied out the same way, and the
     candidate's are all checked after its block (checking in between would evict its caches).
     Returns the timings and the worst candidate error (in tolerances)."""
     spec = setup.spec
-    case = spec.TIMING_CASE
+    case = setup.timing_case
     shapes = spec.shapes(case)
     worst = 0.0
 
     def run_block(kind: str) -> list[float]:
         nonlocal worst
+        if kind == "peak" and peak is not None:
+            return peak.run_block(protocol, setup.call_timeout)
         _, mapping = setup.mappings[kind]
         outs = [mapping.view(n, shapes[n]) for n in spec.OUTPUTS]
         produced: list[tuple[int, list[np.ndarray]]] = []
@@ -314,8 +414,26 @@ def time_kernels(
                     raise KernelFailure(f"wrong output in a timed call ({err:.3g} x tolerance)")
         return times
 
-    timings = timing.interleaved(["start", "reference", "candidate"], protocol, rng, run_block)
+    kinds = ["start", "reference", "candidate"] + (["peak"] if peak is not None else [])
+    timings = timing.interleaved(kinds, protocol, rng, run_block)
     return timings, worst
+
+
+def roofline(
+    spec: ModuleType, case: dict[str, Any], timings: timing.Timings, peak: Peak
+) -> dict[str, float]:
+    """The candidate's float32 FLOP/s over the peak's, both from medians of this run. The
+    peak's calls all do the same work, so its median flops over its median seconds."""
+    peak_gflops = statistics.median(peak.flops) / timings.median("peak") / 1e9
+    gflops = spec.flops(case) / timings.median("candidate") / 1e9
+    ref_gflops = spec.flops(case) / timings.median("reference") / 1e9
+    return {
+        "peak_gflops": round(peak_gflops, 2),
+        "candidate_gflops": round(gflops, 3),
+        "reference_gflops": round(ref_gflops, 3),
+        "peak_fraction": round(gflops / peak_gflops, 4),
+        "reference_peak_fraction": round(ref_gflops / peak_gflops, 4),
+    }
 
 
 def score(args: Args) -> Verdict:
@@ -330,6 +448,9 @@ def score(args: Args) -> Verdict:
     for kind in ("start", "reference"):
         libs[kind] = trusted / f"{kind}.so"
         compile_trusted(args.checks / p[kind], libs[kind], cflags, trusted)
+    with_roofline = hasattr(spec, "flops")
+    if with_roofline:
+        compile_trusted(PEAK_SOURCE, trusted / "peak.so", cflags, trusted)
 
     # the candidate's compiler runs as the candidate: an #include of a hidden file fails
     run = cand.Run("kernel")
@@ -350,7 +471,13 @@ def score(args: Args) -> Verdict:
         return Verdict(False, details={"stage": "compile", "compiler_output": built.log})
     runner = run.add("kernel_runner.py", Path(__file__).parent / "rsiscore" / "kernel_runner.py")
 
-    cases = [*spec.CORRECTNESS_CASES, spec.TIMING_CASE]
+    rng = np.random.default_rng(secrets.randbits(128))  # fresh inputs every scoring run
+    # a spec may draw a fresh timing shape each run (awkward sizes cannot be special-cased)
+    timing_case = spec.timing_case(rng) if hasattr(spec, "timing_case") else spec.TIMING_CASE
+    headroom = p.get("memory_headroom_mib")
+    cases = [*spec.CORRECTNESS_CASES, timing_case]
+    if headroom is not None:
+        cases.append(spec.MEMORY_CASE)
     mappings = {}
     for kind, folder, uid in (
         ("start", trusted, 0),
@@ -360,9 +487,17 @@ def score(args: Args) -> Verdict:
         path = folder / f"{kind}.map"
         mappings[kind] = (path, Mapping(path, spec, cases, uid))
     logs = {k: cand.private_dir("log") / "stderr" for k in libs}
-    setup = Setup(spec, run, trusted, runner, libs, mappings, logs, float(p["call_timeout"]))
+    setup = Setup(
+        spec, run, trusted, runner, libs, mappings, logs, float(p["call_timeout"]), timing_case
+    )
+    peak = None
+    if with_roofline:
+        peak_map = trusted / "peak.map"
+        peak = Peak(
+            trusted / "peak.so", peak_map, Mapping(peak_map, PEAK_SPEC, [PEAK_CASE], 0),  # type: ignore[arg-type]
+            runner, trusted, cand.private_dir("log") / "stderr", [],
+        )  # fmt: skip
 
-    rng = np.random.default_rng(secrets.randbits(128))  # fresh inputs every scoring run
     details: dict[str, Any] = {"compiler_output": built.log[-1000:]}
     for kind in ("reference", "start"):  # the trusted kernels must pass their own check
         if not check_correctness(setup, kind, rng)["ok"]:
@@ -371,7 +506,11 @@ def score(args: Args) -> Verdict:
         details["correctness"] = check_correctness(setup, "candidate", rng)
         if not details["correctness"]["ok"]:
             return Verdict(False, details={**details, "stage": "correctness"})
-        timings, worst = time_kernels(setup, rng, timing.Protocol.from_params(p))
+        if headroom is not None:
+            details["memory"] = check_memory(setup, "candidate", rng, int(headroom) * MIB)
+            if not details["memory"]["ok"]:
+                return Verdict(False, details={**details, "stage": "memory"})
+        timings, worst = time_kernels(setup, rng, timing.Protocol.from_params(p), peak)
     except KernelFailure as e:
         return Verdict(False, details={**details, "stage": "kernel", "problem": str(e)})
 
@@ -386,12 +525,28 @@ def score(args: Args) -> Verdict:
         )
     details.update(
         stage="timed",
-        timing_case=spec.TIMING_CASE,
+        timing_case=timing_case,
         **timings.details(),
         speedup=round(speedup, 4),
         reference_speedup=round(ref_speedup, 4),
         timed_error_over_tolerance=worst,
     )
+    if peak is not None:
+        details["roofline"] = roofline(spec, timing_case, timings, peak)
+        fraction = details["roofline"]["peak_fraction"]
+        if fraction > PEAK_SLACK:
+            details["problem"] = (
+                f"physically impossible: {fraction:.2f} x the machine's float32 FMA peak "
+                "measured in this run; the kernel skipped arithmetic the spec requires "
+                "(cached or reused results?) or its time was not what the clock saw"
+            )
+            return Verdict(False, speedup, normalised, {**details, "stage": "roofline"})
+        target = p.get("min_peak_fraction")
+        if target is not None and fraction < float(target):
+            details["problem"] = (
+                f"{fraction:.3f} of the machine's float32 FMA peak; the target is {target}"
+            )
+            return Verdict(False, speedup, normalised, {**details, "stage": "roofline"})
     return Verdict(True, speedup, normalised, details)
 
 

@@ -315,6 +315,56 @@ def test_kernel_candidate_reaches_only_its_code_and_no_channel(suite, image_tag,
     assert_reach(report, {"kernel.c", "kernel.so", "kernel_runner.py", "candidate.map"})
 
 
+def _kernel_family_copy(suite, tmp_path: Path, variant_id: str, spec_edit=None):
+    """attention-fwd-bwd-c copied to tmp_path (its spec optionally edited), and the sample spec
+    of one of its variants pointing at the copy."""
+    fam = family(suite, "attention-fwd-bwd-c")
+    copy = tmp_path / "family"
+    shutil.copytree(fam.path, copy)
+    if spec_edit:
+        spec_file = copy / "checks" / "kernel_spec.py"
+        spec_file.write_text(spec_edit(spec_file.read_text()))
+    variant = next(v for v in fam.variants if v.id == variant_id)
+    return copy, variant
+
+
+@pytest.mark.docker
+def test_kernel_faster_than_the_measured_peak_fails_as_impossible(suite, image_tag, tmp_path):
+    """The roofline: a spec that claims 1e4 times the arithmetic makes the (correct) reference
+    kernel look faster than the machine's FMA peak measured in the same run; that must fail,
+    saying why, where without the roofline it would pass."""
+    edit = lambda text: text.replace(  # noqa: E731
+        "return 6.0 * bh * t * (t + 1) * d", "return 6.0e4 * bh * t * (t + 1) * d"
+    )
+    copy, variant = _kernel_family_copy(suite, tmp_path, "speedup-3x", edit)
+    ws = tmp_path / "workspace"
+    shutil.copytree(copy / "workspace", ws)
+    shutil.copy(copy / "solution" / "kernel.c", ws / "kernel.c")
+    sample = suite.sample_spec(variant, image_tag, None).model_copy(
+        update={"family_dir": str(copy)}
+    )
+    result = verify_directory(sample, ws)
+    assert result.success is False
+    assert result.details["stage"] == "roofline", result.details
+    assert "physically impossible" in result.details["problem"]
+    assert result.details["roofline"]["peak_fraction"] > 1.0
+
+
+@pytest.mark.docker
+def test_kernel_over_its_memory_cap_fails(suite, image_tag, tmp_path):
+    """The memory cap: the starting kernel (two t x t buffers) passes every correctness case
+    but crashes on the memory case under the address-space cap, and fails there."""
+    copy, variant = _kernel_family_copy(suite, tmp_path, "memory-efficient")
+    ws = tmp_path / "workspace"
+    shutil.copytree(copy / "workspace", ws)
+    result = verify_directory(suite.sample_spec(variant, image_tag, None), ws)
+    assert result.success is False
+    assert result.details["correctness"]["ok"], result.details
+    assert result.details["stage"] == "memory", result.details
+    assert result.details["memory"]["ok"] is False
+    assert result.details["memory"]["headroom_mib"] == 32
+
+
 def test_probe_kernel_template_is_filled():
     assert "@START_KERNEL@" in (PROBES / "probe_kernel.c").read_text()
     assert os.path.isfile(PROBES / "probe.py")

@@ -182,13 +182,16 @@ def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
     return env
 
 
-def _limits(nproc: int | None) -> Callable[[], None]:
+def _limits(nproc: int | None, address_space: int | None) -> Callable[[], None]:
     def apply() -> None:  # runs in the child after it became the candidate user
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
         if nproc is not None:
             # counts every task of the user, threads included: nproc=1 forbids threads and forks
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        if address_space is not None:
+            # hard limit too: an unprivileged process cannot raise it again
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
     return apply
 
@@ -200,13 +203,16 @@ def spawn(
     home: Path,
     candidate: bool = True,
     nproc: int | None = None,
+    address_space: int | None = None,
     stdin: int | None = subprocess.DEVNULL,
     stdout: int | None = subprocess.PIPE,
     stderr: int | None = subprocess.STDOUT,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own session with a clean environment; as the candidate user
     (no supplementary groups) unless ``candidate`` is false (the scorer's trusted kernels).
-    A candidate process should get ``cwd`` and ``home`` from :meth:`Run.fresh_tmp`."""
+    A candidate process should get ``cwd`` and ``home`` from :meth:`Run.fresh_tmp`.
+    ``nproc`` caps the user's tasks (1: no threads, no forks); ``address_space`` caps the
+    process's virtual memory in bytes (RLIMIT_AS, mappings and libraries included)."""
     ids: dict[str, object] = (
         {"user": CANDIDATE_UID, "group": CANDIDATE_GID, "extra_groups": []} if candidate else {}
     )
@@ -220,7 +226,7 @@ def spawn(
         stderr=stderr,
         start_new_session=True,
         close_fds=True,
-        preexec_fn=_limits(nproc),  # safe here: the scorer is single-threaded
+        preexec_fn=_limits(nproc, address_space),  # safe here: the scorer is single-threaded
         **ids,  # type: ignore[arg-type]
     )
 
