@@ -48,8 +48,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     trainer = build_trainer(args, args.resume)
     Path(trainer.cfg.out_dir).mkdir(parents=True, exist_ok=True)
     (Path(trainer.cfg.out_dir) / "config.json").write_text(json.dumps(trainer.cfg.to_dict()))
-    print(f"{trainer.model.num_parameters()} parameters, {len(trainer.train_docs)} train / "
-          f"{len(trainer.val_docs)} val documents, starting at step {trainer.step}")
+    print(
+        f"{trainer.model.num_parameters()} parameters, {len(trainer.train_docs)} train / "
+        f"{len(trainer.val_docs)} val documents, starting at step {trainer.step}"
+    )
     trainer.train(args.steps)
     print(json.dumps({"step": trainer.step, **trainer.validate()}))
     trainer.save()

@@ -60,9 +60,7 @@ class Trainer:
         self.scheduler = WarmupCosine(
             self.optimizer, cfg.warmup_steps, cfg.total_steps, cfg.min_lr_ratio
         )
-        self.loader = PackedLoader(
-            self.train_docs, cfg.seq_len, cfg.batch_size, eot_id, cfg.seed
-        )
+        self.loader = PackedLoader(self.train_docs, cfg.seq_len, cfg.batch_size, eot_id, cfg.seed)
         self.step = 0
         self.history: list[dict] = []
         if resume_from is not None:
@@ -103,7 +101,9 @@ class Trainer:
             self.history.append(record)
             self._log(record)
             if self.cfg.eval_every and self.step % self.cfg.eval_every == 0:
-                self._log({"step": self.step, **{f"val_{k}": v for k, v in self.validate().items()}})
+                self._log(
+                    {"step": self.step, **{f"val_{k}": v for k, v in self.validate().items()}}
+                )
             if self.cfg.save_every and self.step % self.cfg.save_every == 0:
                 self.save()
             self.scheduler.step()
@@ -129,5 +129,9 @@ class Trainer:
 
     def _log(self, record: dict) -> None:
         if self.cfg.log_every and record["step"] % self.cfg.log_every == 0:
-            print(json.dumps({k: round(v, 6) if isinstance(v, float) else v
-                              for k, v in record.items()}), flush=True)
+            print(
+                json.dumps(
+                    {k: round(v, 6) if isinstance(v, float) else v for k, v in record.items()}
+                ),
+                flush=True,
+            )

@@ -45,10 +45,11 @@ def split_documents(
 ) -> tuple[list[int], list[int]]:
     """Indices of the training and validation documents.
 
-    Identical texts go to the same side. The split depends only on the texts, ``val_fraction``
-    and ``seed``: the same in every process and on every machine, so that a resumed run keeps
-    the validation set it started with. ``max(1, round(val_fraction * n_unique))`` of the
-    distinct texts go to validation.
+    Identical texts go to the same side. The distinct texts, in the order they first occur, are
+    shuffled with ``random.Random(seed).shuffle`` and the first ``max(1, round(val_fraction *
+    n_unique))`` of them go to validation. So the split depends only on the texts,
+    ``val_fraction`` and ``seed``: the same in every process and on every machine, and a
+    resumed run keeps the validation set it started with.
     """
     unique = list(dict.fromkeys(texts))
     random.Random(seed).shuffle(unique)

@@ -3,7 +3,8 @@ AdamW with decoupled weight decay on matrices only, and global-norm gradient cli
 
 Parameter groups: group 0 holds every parameter with two or more dimensions (linear weights,
 the embedding), in ``named_parameters`` order, with the configured weight decay; group 1 holds
-the rest (LayerNorm gains and biases) with no weight decay.
+the rest (LayerNorm gains and biases and other vectors), also in ``named_parameters`` order,
+with no weight decay.
 """
 
 from __future__ import annotations
