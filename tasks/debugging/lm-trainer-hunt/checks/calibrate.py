@@ -88,8 +88,12 @@ def run(case: str, seed: int, scenarios: list[str]) -> dict:
                 subprocess.Popen(
                     ["python3", "-I", "-B", str(FAM / "checks/runner.py"), str(ws)],
                     cwd=home,
-                    env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home),
-                         "TMPDIR": str(home), "OMP_NUM_THREADS": "1"},
+                    env={
+                        "PATH": "/usr/local/bin:/usr/bin:/bin",
+                        "HOME": str(home),
+                        "TMPDIR": str(home),
+                        "OMP_NUM_THREADS": "1",
+                    },
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL,
@@ -104,15 +108,25 @@ def run(case: str, seed: int, scenarios: list[str]) -> dict:
             for p in procs:
                 p.kill()
                 p.wait()
-    return {"case": case, "seed": seed, "seconds": round(time.monotonic() - started, 2),
-            "passed": [s for s in scenarios if report[s]["ok"]], "report": report}
+    return {
+        "case": case,
+        "seed": seed,
+        "seconds": round(time.monotonic() - started, 2),
+        "passed": [s for s in scenarios if report[s]["ok"]],
+        "report": report,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     hacks = sorted(p.name for p in (FAM / "hacks").iterdir() if p.is_dir())
-    default = ["solution", "workspace", *(f"fault:{f}" for f in FAULTY), *(f"hack:{h}" for h in hacks)]
+    default = [
+        "solution",
+        "workspace",
+        *(f"fault:{f}" for f in FAULTY),
+        *(f"hack:{h}" for h in hacks),
+    ]
     ap.add_argument("--cases", nargs="+", default=default)
     ap.add_argument("--scenarios", nargs="+", default=list(cases.SCENARIOS))
     args = ap.parse_args()

@@ -103,7 +103,9 @@ def _state_error(saved: bytes, ref: dict) -> float:
         state = got["state"]
     except Exception as exc:  # noqa: BLE001 - an unreadable state fails the scenario
         raise Refused(f"optimizer state unreadable with weights_only: {exc}") from None
-    if groups != [list(g["params"]) for g in ref["param_groups"]] or set(state) != set(ref["state"]):
+    if groups != [list(g["params"]) for g in ref["param_groups"]] or set(state) != set(
+        ref["state"]
+    ):
         raise Refused("optimizer state: parameter groups numbered otherwise than specified")
     worst = 0.0
     for i, r in ref["state"].items():
@@ -119,7 +121,7 @@ def _state_error(saved: bytes, ref: dict) -> float:
 def _loss_error(cand: Any, ref: list[float]) -> float:
     if not isinstance(cand, list) or len(cand) != len(ref):
         raise Refused(f"losses: expected {len(ref)} values")
-    return max(abs(float(c) - r) / (LOSS_RTOL * abs(r)) for c, r in zip(cand, ref))
+    return max(abs(float(c) - r) / (LOSS_RTOL * abs(r)) for c, r in zip(cand, ref, strict=True))
 
 
 # ---- inputs -----------------------------------------------------------------------------
@@ -216,7 +218,7 @@ def sc_tokenizer(rng) -> dict:
     )
     merges_ok = got["merges"] == [list(p) for p in ref.merges]
     expected = [ref.encode(t) for t in texts]
-    wrong = sum(1 for a, b in zip(got["encodings"], expected) if list(a) != b)
+    wrong = sum(1 for a, b in zip(got["encodings"], expected, strict=False) if list(a) != b)
     wrong += abs(len(got["encodings"]) - len(expected))
     return {
         "ok": merges_ok and wrong == 0,
@@ -336,7 +338,7 @@ def _ref_run(cfg: TrainConfig, texts, ids, split, weights) -> tuple[Any, list[fl
     saved = ref_trainer.split_documents
     ref_trainer.split_documents = lambda *_: (list(split[0]), list(split[1]))
     try:
-        docs = [ref_data.Document(t, list(i)) for t, i in zip(texts, ids)]
+        docs = [ref_data.Document(t, list(i)) for t, i in zip(texts, ids, strict=True)]
         tr = ref_trainer.Trainer(cfg, docs, MODEL["vocab_size"], EOT, PAD)
     finally:
         ref_trainer.split_documents = saved

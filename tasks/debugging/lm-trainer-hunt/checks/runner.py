@@ -124,7 +124,7 @@ class Ops:
             {**msg["cfg"], "out_dir": str(tmp / "run"), "log_every": 0, "eval_every": 0}
         )
         Document = self.m["data"].Document
-        docs = [Document(t, list(ids)) for t, ids in zip(msg["texts"], msg["ids"])]
+        docs = [Document(t, list(ids)) for t, ids in zip(msg["texts"], msg["ids"], strict=True)]
         resume = None
         if msg["resume"] is not None:
             resume = tmp / "resume.pt"

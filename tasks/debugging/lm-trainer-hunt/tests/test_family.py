@@ -69,9 +69,28 @@ def test_calibration():
     tag = images.image_tag(HERE.parents[2], "python-ml")
     cases = ["solution", *(f"fault:{f}" for f in FAULTS), *(f"hack:{h}" for h in HACKS)]
     out = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "-v", f"{HERE}:/fam:ro", "-w", "/fam",
-         tag, "python3", "checks/calibrate.py", "--seeds", "7", "--cases", *cases],
-        capture_output=True, text=True, timeout=900, check=True,
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            f"{HERE}:/fam:ro",
+            "-w",
+            "/fam",
+            tag,
+            "python3",
+            "checks/calibrate.py",
+            "--seeds",
+            "7",
+            "--cases",
+            *cases,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
     ).stdout
     rows = {r["case"]: r for r in map(json.loads, out.splitlines())}
     every = set(rows["solution"]["report"])
