@@ -14,6 +14,7 @@ the runner sent back.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import random
 import string
@@ -371,6 +372,7 @@ def sc_train(rng) -> dict:
         log_every=0,
     )
     weights = _weights(rng.randrange(2**31))
+    ref_cfg = dataclasses.replace(cfg, save_every=0)  # the reference writes no files here
     msg = {
         "op": "train",
         "cfg": {**cfg.to_dict(), "betas": list(cfg.betas)},
@@ -388,7 +390,7 @@ def sc_train(rng) -> dict:
     if a["checkpoint"] is None:
         return {"ok": False, "problem": f"no checkpoint at step {k}"}
     # reference: the same split, uninterrupted
-    tr, _ = _ref_run(cfg, texts, ids, (a["train"], a["val"]), weights)
+    tr, _ = _ref_run(ref_cfg, texts, ids, (a["train"], a["val"]), weights)
     ref_losses = [r["loss"] for r in tr.train(k)]
     at_k = copy.deepcopy(
         {
@@ -417,7 +419,7 @@ def sc_train(rng) -> dict:
     ckpt["model"] = {**ckpt["model"], **{n_: bumped[n_].clone() for n_ in ref_final}}
     b = yield ("s2", {**msg, "weights": None, "resume": _as_tensor(_encode(ckpt))})
     # reference continuation from the same perturbed state
-    tr2, _ = _ref_run(cfg, texts, ids, (a["train"], a["val"]), weights)
+    tr2, _ = _ref_run(ref_cfg, texts, ids, (a["train"], a["val"]), weights)
     tr2.model.load_state_dict(bumped)
     tr2.optimizer.load_state_dict(at_k["opt"])
     tr2.scheduler.load_state_dict(at_k["sched"])

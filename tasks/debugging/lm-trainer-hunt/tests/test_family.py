@@ -75,6 +75,9 @@ def test_calibration():
             "--rm",
             "--network",
             "none",
+            "--read-only",  # as at scoring time: the checker's process writes nowhere
+            "--tmpfs",
+            "/tmp",
             "-v",
             f"{HERE}:/fam:ro",
             "-w",
