@@ -10,6 +10,11 @@ snapshot of the workspace's source files, and talks to the checker over its stdi
 that decides the verdict in the scorer's process: the runner gets inputs as data and stand-ins
 for the objects whose use is checked, so nothing the candidate's process can patch is measured.
 
+A checker that must see the candidate's code in more than one process (a checkpoint written by
+one process and resumed by another) defines ``check_sessions(open_session, seed, scenarios)``
+instead: each ``open_session()`` ends the previous runner process (and everything the candidate
+left running) and starts a fresh one, in a fresh private folder, returning its Channel.
+
     score_raw = scenarios passed;  score_normalised = 1 if all pass else 0
 """
 
@@ -35,25 +40,43 @@ def score(args: Args) -> Verdict:
     run = cand.Run("behaviour")
     runner = run.add("runner.py", args.checks / p["runner"])
     files = cand.snapshot(args.workspace, run.code / "workspace", tuple(p["source_suffixes"]))
-    tmp = run.fresh_tmp()
     log = cand.private_dir("log") / "log"
     started = time.monotonic()
-    with open(log, "w+b") as err:
-        proc = cand.spawn(
-            ["python3", "-I", "-B", str(runner), str(run.code / "workspace")],
-            cwd=tmp,
-            home=tmp,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=err,
-        )
-        channel = Channel(proc, started + float(p["run_timeout"]), cases.MAX_MESSAGE_BYTES)
-        try:
-            report = cases.check(channel, secrets.randbits(63), list(p["scenarios"]))
-        finally:
-            proc.kill()
+    deadline = started + float(p["run_timeout"])
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def close_session() -> None:
+        if procs:
+            procs[-1].kill()
             cand.end_candidate()
-            proc.wait()
+            procs[-1].wait()
+
+    with open(log, "w+b") as err:
+
+        def open_session() -> Channel:
+            close_session()
+            tmp = run.fresh_tmp()
+            procs.append(
+                cand.spawn(
+                    ["python3", "-I", "-B", str(runner), str(run.code / "workspace")],
+                    cwd=tmp,
+                    home=tmp,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                )
+            )
+            return Channel(procs[-1], deadline, cases.MAX_MESSAGE_BYTES)
+
+        seed = secrets.randbits(63)
+        scenarios = list(p["scenarios"])
+        try:
+            if hasattr(cases, "check_sessions"):
+                report = cases.check_sessions(open_session, seed, scenarios)
+            else:
+                report = cases.check(open_session(), seed, scenarios)
+        finally:
+            close_session()
             run.close()
         err.seek(0, 2)
         err.seek(max(0, err.tell() - 3000))
@@ -63,6 +86,7 @@ def score(args: Args) -> Verdict:
     details: dict[str, Any] = {
         "files": files,
         "run_seconds": round(time.monotonic() - started, 3),
+        "sessions": len(procs),
         "log": tail,
         "scenarios": report,
     }

@@ -395,6 +395,48 @@ def test_behaviour_match_runner_garbage_fails_closed(suite, image_tag, tmp_path)
     assert len(problems) == 1 and "runner" in problems.pop(), result.details
 
 
+SESSION_PROBE = """
+import os as _os, socket as _socket, sys as _sys, time as _time
+
+_name = "\\0rsi-session-probe"
+_probe = _socket.socket(_socket.AF_UNIX)
+try:
+    _probe.connect(_name)
+    _alive = True
+except OSError:
+    _alive = False
+print(f"SESSION pid={_os.getpid()} tmp={_os.environ['TMPDIR']} earlier_alive={_alive}",
+      file=_sys.stderr, flush=True)
+if not _alive and _os.fork() == 0:  # a daemon holding state for the next session
+    _os.setsid()
+    _server = _socket.socket(_socket.AF_UNIX)
+    _server.bind(_name)
+    _server.listen()
+    _time.sleep(120)
+    _os._exit(0)
+"""
+
+
+@pytest.mark.docker
+def test_behaviour_match_sessions_are_fresh_processes(suite, image_tag, tmp_path):
+    """A checker with check_sessions (lm-trainer-hunt) gets each session in a new process with
+    its own folder, and nothing the first left running (a daemon) is there for the second."""
+    fam = family(suite, "lm-trainer-hunt")
+    ws = tmp_path / "workspace"
+    shutil.copytree(fam.path / "workspace", ws)
+    for src in (fam.path / "solution" / "lmt").glob("*.py"):
+        shutil.copy(src, ws / "lmt" / src.name)
+    init = ws / "lmt" / "__init__.py"
+    init.write_text(init.read_text() + SESSION_PROBE)
+    result = verify_directory(suite.sample_spec(fam.variants[0], image_tag, None), ws)
+    assert result.success is True, result.details
+    assert result.details["sessions"] == 2
+    seen = re.findall(r"SESSION pid=(\d+) tmp=(\S+) earlier_alive=(\w+)", result.details["log"])
+    assert len(seen) == 2, result.details["log"]
+    (pid1, tmp1, _), (pid2, tmp2, alive) = seen
+    assert pid1 != pid2 and tmp1 != tmp2 and alive == "False", seen
+
+
 # ---- answer_key: a research-judgement answer against a measured key -----------------------
 
 
