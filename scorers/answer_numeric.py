@@ -16,19 +16,13 @@ Answers to questions of the key the variant does not ask are allowed and ignored
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rsiscore.answers import graded, read_answers  # noqa: E402
+from rsiscore.answers import graded, is_number, read_answers  # noqa: E402
 from rsiscore.candidate import CandidateError  # noqa: E402
 from rsiscore.verdict import Args, Verdict, main  # noqa: E402
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def score(args: Args) -> Verdict:
@@ -37,7 +31,7 @@ def score(args: Args) -> Verdict:
     asked = list(p["questions"])
     try:
         answer = read_answers(
-            args.workspace, p["answer_file"], key, asked, _is_number, "number",
+            args.workspace, p["answer_file"], key, asked, lambda _, v: is_number(v), "number",
             "must be finite numbers",
         )  # fmt: skip
     except CandidateError as e:

@@ -497,6 +497,36 @@ def test_answer_key_does_not_follow_a_link_to_the_key(answer_key, tmp_path):
     assert not result.correct and "cannot be opened as a plain file" in result.details["problem"]
 
 
+@pytest.fixture
+def mixed_key(tmp_path):
+    """A key of label questions and numeric ones (a ranking and each change's effect)."""
+    key = {"first": "a", "second": "b", "effect": {"value": -0.05, "tolerance": 0.02}}
+    params = {"labels": ["a", "b"], "questions": ["first", "second", "effect"]}
+    return answer_scorer(tmp_path, "answer_key.py", key, params)
+
+
+def test_answer_key_grades_numeric_questions_by_their_tolerance(mixed_key):
+    right = mixed_key({"first": "a", "second": "b", "effect": -0.06})
+    assert right.correct and right.score_normalised == 1.0
+    off = mixed_key({"first": "a", "second": "b", "effect": -0.08})
+    assert off.correct and off.details["wrong"] == ["effect"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"first": "a", "second": "b", "effect": "-0.05"},  # a number as text
+        {"first": "a", "second": "b", "effect": [-0.05, -0.04]},  # every value at once
+        {"first": "a", "second": "b", "effect": True},
+        {"first": "a", "second": -0.05, "effect": -0.05},  # a number where a label is asked
+    ],
+)
+def test_answer_key_fails_closed_on_a_malformed_mixed_answer(mixed_key, answer):
+    result = mixed_key(answer)
+    assert not result.correct and "not one of the labels" in result.details["problem"]
+    assert "take a finite number" in result.details["problem"]
+
+
 # ---- answer_numeric: numeric predictions against measured values with a tolerance ----------
 
 

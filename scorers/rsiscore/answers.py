@@ -81,23 +81,33 @@ def read_answers(
     name: str,
     known: Collection[str],
     asked: Collection[str],
-    valid: Callable[[Any], bool],
+    valid: Callable[[str, Any], bool],
     what: str,
     invalid: str,
 ) -> dict[str, Any]:
     """The answer file ``name`` as an object mapping questions to answers (each a ``what``):
-    only questions in ``known``, every one in ``asked``, each answer ``valid``; ``invalid``
-    ends the message that names those that are not."""
+    only questions in ``known``, every one in ``asked``, each answer ``valid(question, answer)``;
+    ``invalid`` ends the message that names those that are not."""
     answer = read_json(workspace, name)
     if not isinstance(answer, dict):
         raise CandidateError(f"{name}: must be a JSON object of question -> {what}")
     unknown, missing = sorted(set(answer) - set(known)), sorted(set(asked) - set(answer))
     if unknown or missing:
         raise CandidateError(f"{name}: unknown questions {unknown}, missing {missing}")
-    bad = sorted(q for q, value in answer.items() if not valid(value))
+    bad = sorted(q for q, value in answer.items() if not valid(q, value))
     if bad:
         raise CandidateError(f"{name}: answers to {bad} {invalid}")
     return answer
+
+
+def is_number(value: Any) -> bool:
+    """A finite JSON number (not a boolean)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_numeric_entry(entry: Any) -> bool:
+    """A key entry for a numeric question: {"value": number, "tolerance": number, ...}."""
+    return isinstance(entry, dict) and "value" in entry and "tolerance" in entry
 
 
 def graded(asked: Sequence[str], right: Collection[str], **details: Any) -> Verdict:
