@@ -50,7 +50,8 @@ from rsiscore.verdict import Args, Verdict, main  # noqa: E402
 # nothing), the file run as __main__ with the scorer's arguments.
 LAUNCH = (
     "import runpy, sys; d = sys.argv[1]; sys.path.append(d); "
-    "sys.argv = [d + '/' + sys.argv[2], *sys.argv[3:]]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    "sys.argv = [d + '/' + sys.argv[2], *sys.argv[3:]]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
 MAX_MODEL_BYTES = 32 * 1024 * 1024
 
@@ -127,10 +128,13 @@ def score(args: Args) -> Verdict:
     if result.cpu_seconds > budget:
         raise cand.CandidateError(
             f"over budget: the trainer used {result.cpu_seconds:.2f} s of CPU, "
-            f"the budget is {budget:.2f} s ({p['time_fraction']} of the baseline's {baseline_cpu:.2f} s)"
+            f"the budget is {budget:.2f} s "
+            f"({p['time_fraction']} of the baseline's {baseline_cpu:.2f} s)"
         )
     if not result.ok:
-        raise cand.CandidateError(f"the trainer failed (exit {result.returncode}): {result.log[-1500:]}")
+        raise cand.CandidateError(
+            f"the trainer failed (exit {result.returncode}): {result.log[-1500:]}"
+        )
     if "model" not in saved:
         raise cand.CandidateError(saved.get("problem", b"no model.pt").decode())
 

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import lm
 import numpy as np
 import torch
-
-import lm
 
 HERE = Path(__file__).resolve().parent
 CALIBRATION_STEPS = 100
@@ -47,16 +46,34 @@ def run(trainer_dir: Path, seed: int, extra: tuple[str, ...] = ()) -> dict:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.monotonic()
         subprocess.run(
-            ["python3", "-I", "-B", "-c", LAUNCH, str(trainer_dir), "--train", str(train),
-             "--out", "model.pt", *extra], cwd=tmp, env=env, check=True,
+            [
+                "python3",
+                "-I",
+                "-B",
+                "-c",
+                LAUNCH,
+                str(trainer_dir),
+                "--train",
+                str(train),
+                "--out",
+                "model.pt",
+                *extra,
+            ],
+            cwd=tmp,
+            env=env,
+            check=True,
         )
         wall = time.monotonic() - wall
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         model = lm.load(torch.load(Path(tmp, "model.pt"), weights_only=True))
     heldout = torch.from_numpy(permuted("heldout.bin", perm).astype(np.int64))
-    return {"perm_seed": seed, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
-            "heldout_loss": round(lm.evaluate(model, heldout), 4)}
+    return {
+        "perm_seed": seed,
+        "cpu_s": round(cpu, 2),
+        "wall_s": round(wall, 2),
+        "heldout_loss": round(lm.evaluate(model, heldout), 4),
+    }
 
 
 if __name__ == "__main__":

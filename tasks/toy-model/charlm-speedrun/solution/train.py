@@ -10,7 +10,6 @@ import argparse
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from lm import CONTEXT, LM, VOCAB
 
 ARCH = {

@@ -38,9 +38,22 @@ def test_every_architecture_the_format_allows_is_causal():
     spec.loader.exec_module(lm)
     gen = torch.Generator().manual_seed(0)
     for norm, pos, mlp, tie, qk in itertools.product(
-        ("layernorm", "rmsnorm"), ("learned", "rope", "none"), ("gelu", "relu2", "swiglu"),
-        (True, False), (True, False),
+        ("layernorm", "rmsnorm"),
+        ("learned", "rope", "none"),
+        ("gelu", "relu2", "swiglu"),
+        (True, False),
+        (True, False),
     ):
-        arch = {"d_model": 16, "n_layer": 2, "n_head": 2, "d_ff": 32, "norm": norm, "pos": pos,
-                "mlp": mlp, "tie_embeddings": tie, "qk_norm": qk, "logit_softcap": 30.0}
+        arch = {
+            "d_model": 16,
+            "n_layer": 2,
+            "n_head": 2,
+            "d_ff": 32,
+            "norm": norm,
+            "pos": pos,
+            "mlp": mlp,
+            "tie_embeddings": tie,
+            "qk_norm": qk,
+            "logit_softcap": 30.0,
+        }
         assert lm.causality_violation(lm.LM(arch).eval(), gen) < 1e-5, arch

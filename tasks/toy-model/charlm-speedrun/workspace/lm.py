@@ -174,16 +174,17 @@ def load(payload: object) -> LM:
     want = model.state_dict()
     if not isinstance(state, dict) or set(state) != set(want):
         got = set(state) if isinstance(state, dict) else set()
-        raise FormatError(
-            f"state: unexpected {sorted(got - set(want))[:5]}, missing {sorted(set(want) - got)[:5]}"
-        )
+        extra, missing = sorted(got - set(want))[:5], sorted(set(want) - got)[:5]
+        raise FormatError(f"state: unexpected {extra}, missing {missing}")
     clean = {}
     for name, ref in want.items():
         value = state[name]
         if not isinstance(value, torch.Tensor) or not value.is_floating_point():
             raise FormatError(f"state[{name!r}] must be a floating-point tensor")
         if tuple(value.shape) != tuple(ref.shape):
-            raise FormatError(f"state[{name!r}] has shape {tuple(value.shape)}, not {tuple(ref.shape)}")
+            raise FormatError(
+                f"state[{name!r}] has shape {tuple(value.shape)}, not {tuple(ref.shape)}"
+            )
         value = value.detach().to(torch.float32).contiguous()
         if not torch.isfinite(value).all():
             raise FormatError(f"state[{name!r}] is not finite")
@@ -201,7 +202,9 @@ def evaluate(model: LM, ids: torch.Tensor, batch: int = 64) -> float:
     total = 0.0
     for i in range(0, n, batch):
         logits = model(x[i : i + batch])
-        total += F.cross_entropy(logits.reshape(-1, VOCAB), y[i : i + batch].reshape(-1), reduction="sum").item()
+        total += F.cross_entropy(
+            logits.reshape(-1, VOCAB), y[i : i + batch].reshape(-1), reduction="sum"
+        ).item()
     return total / (n * CONTEXT)
 
 

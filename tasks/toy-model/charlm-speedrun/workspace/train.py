@@ -17,7 +17,6 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-
 from lm import CONTEXT, LM, VOCAB
 
 ARCH = {
@@ -70,7 +69,10 @@ def main() -> None:
     decay = [p for p in model.parameters() if p.dim() == 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": WEIGHT_DECAY},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=LR,
         betas=BETAS,
     )
