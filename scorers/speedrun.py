@@ -6,9 +6,11 @@ from a root-owned snapshot of the workspace's ``.py`` files (nothing else of the
 checkpoint, no data file travels), as one thread that can start no other (``nproc=1``), with the
 training data the scorer hands it and a CPU-time limit the kernel enforces:
 
-1. A fresh random permutation of the token ids (``secrets``) relabels the training data and the
-   held-out data alike: a model trained before scoring (shipped in the source, say) predicts the
-   wrong ids.
+1. The training data is a fresh text drawn for this run (the family's corpus module's
+   ``training_ids(seed)``, secret seed: not the workspace's copy, so the ids cannot be matched
+   against a known text), and a fresh random permutation of the token ids (``secrets``) relabels
+   it and the held-out data alike: a model trained before scoring (shipped in the source, say)
+   predicts the wrong ids.
 2. Calibration: the family's baseline trainer (checks/, identical to the starting workspace's)
    runs ``calibration_steps`` steps under the same conditions; its CPU time times
    ``baseline_ratio`` (its full run over this part, measured when the task was built) is the
@@ -74,12 +76,14 @@ def _train(run: cand.Run, folder: Path, entry: str, args: list[str], **limits) -
 def score(args: Args) -> Verdict:
     p = args.params
     lm = load_module(args.checks / p["format"], "rsi_lm")
+    corpus = load_module(args.checks / p["corpus"], "rsi_corpus")
     import torch  # after lock-down; the scorer's own evaluation only
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(secrets.randbits(64))
     perm = rng.permutation(lm.VOCAB).astype(np.uint8)
-    train = perm[np.frombuffer((args.checks / p["train_data"]).read_bytes(), dtype=np.uint8)]
+    text = np.frombuffer(corpus.training_ids(secrets.randbits(63)), dtype=np.uint8)
+    train = perm[text]
     heldout = perm[np.frombuffer((args.checks / p["eval_data"]).read_bytes(), dtype=np.uint8)]
 
     details: dict = {}

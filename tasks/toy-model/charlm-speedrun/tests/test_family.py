@@ -57,3 +57,18 @@ def test_every_architecture_the_format_allows_is_causal():
             "logit_softcap": 30.0,
         }
         assert lm.causality_violation(lm.LM(arch).eval(), gen) < 1e-5, arch
+
+
+def test_measure_calibrates_as_the_scorer_does():
+    text = (HERE / "checks" / "measure.py").read_text()
+    steps = FAMILY.scorer.params["calibration_steps"]
+    assert f"CALIBRATION_STEPS = {steps}" in text
+
+
+def test_corpus_reproduces_the_workspace_text():
+    spec = importlib.util.spec_from_file_location(
+        "rsi_corpus_test", HERE / "checks" / "generate_corpus.py"
+    )
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    assert corpus.training_ids(11) == (HERE / "workspace" / "train.bin").read_bytes()
