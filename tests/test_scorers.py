@@ -246,6 +246,36 @@ def test_run_folders_are_traverse_only_and_private(tmp_path):
     assert not run.root.exists()
 
 
+def _run_as_candidate(code: str, **limits) -> candidate.RunResult:
+    run = candidate.Run("t")
+    try:
+        return candidate.run_candidate(
+            run, ["/usr/bin/python3", "-I", "-c", code], timeout=30, **limits
+        )
+    finally:
+        run.close()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/usr/bin/python3").exists(),
+    reason="runs a system python as the candidate user",
+)
+def test_run_candidate_measures_cpu_time_and_enforces_its_limits():
+    busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\n"
+    done = _run_as_candidate(busy)
+    assert done.ok and 0.55 < done.cpu_seconds < 3.0
+    asleep = _run_as_candidate("import time; time.sleep(0.6)")
+    assert asleep.ok and asleep.cpu_seconds < 0.3  # waiting is not work
+    # the kernel kills a process at its CPU limit, however it spends the time
+    spin = _run_as_candidate("while True: pass", cpu_seconds=1)
+    assert spin.returncode is not None and spin.returncode < 0 and 0.9 < spin.cpu_seconds < 3.5
+    # nproc=1: no second thread, no child process, so the CPU time is all of the work
+    fork = "import os\nos.fork()\n"
+    assert not _run_as_candidate(fork, nproc=1).ok and _run_as_candidate(fork).ok
+    thread = "import threading\nthreading.Thread(target=print).start()\n"
+    assert not _run_as_candidate(thread, nproc=1).ok
+
+
 # ---- what the candidate reaches in the verifier (Docker) ------------------------------------
 
 PROBE_LINE = re.compile(r"RSI-PROBE (\{.*\})")

@@ -182,7 +182,9 @@ def clean_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]
     return env
 
 
-def _limits(nproc: int | None, address_space: int | None) -> Callable[[], None]:
+def _limits(
+    nproc: int | None, address_space: int | None, cpu_seconds: int | None
+) -> Callable[[], None]:
     def apply() -> None:  # runs in the child after it became the candidate user
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
@@ -192,6 +194,9 @@ def _limits(nproc: int | None, address_space: int | None) -> Callable[[], None]:
         if address_space is not None:
             # hard limit too: an unprivileged process cannot raise it again
             resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+        if cpu_seconds is not None:
+            # SIGXCPU at the soft limit, SIGKILL a second later: a handler cannot buy more
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
     return apply
 
@@ -204,6 +209,7 @@ def spawn(
     candidate: bool = True,
     nproc: int | None = None,
     address_space: int | None = None,
+    cpu_seconds: int | None = None,
     stdin: int | None = subprocess.DEVNULL,
     stdout: int | None = subprocess.PIPE,
     stderr: int | None = subprocess.STDOUT,
@@ -226,7 +232,7 @@ def spawn(
         stderr=stderr,
         start_new_session=True,
         close_fds=True,
-        preexec_fn=_limits(nproc, address_space),  # safe here: the scorer is single-threaded
+        preexec_fn=_limits(nproc, address_space, cpu_seconds),  # the scorer is single-threaded
         **ids,  # type: ignore[arg-type]
     )
 
@@ -236,6 +242,7 @@ class RunResult:
     returncode: int | None  # None: killed at the timeout
     log: str  # the tail of stdout+stderr, for the details only (never parsed for results)
     seconds: float
+    cpu_seconds: float  # user + system time of the process, measured by the kernel
 
     @property
     def ok(self) -> bool:
@@ -249,23 +256,40 @@ def run_candidate(
     timeout: float,
     log_bytes: int = 4000,
     keep: Callable[[Path], None] | None = None,
+    nproc: int | None = None,
+    cpu_seconds: int | None = None,
 ) -> RunResult:
     """Run ``argv`` as the candidate to completion (or ``timeout``) in a fresh private folder
     of ``run`` (its cwd, HOME and TMPDIR), end every process the candidate user has, call
     ``keep(folder)`` (to take what the scorer needs out of it, as root and without following
-    links), then delete the folder."""
+    links), then delete the folder.
+
+    ``nproc=1`` runs it as one thread that can start no other (so its CPU time is all of its
+    work); ``cpu_seconds`` kills it when it has used that much CPU. The CPU time it used comes
+    from the kernel's accounting of the scorer's reaped children, so the scorer must not reap
+    another child meanwhile (it runs one candidate job at a time)."""
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     tmp = run.fresh_tmp()
     log_dir = private_dir("log")
     try:
         with open(log_dir / "log", "w+b") as log:
-            proc = spawn(argv, cwd=tmp, home=tmp, stdout=log, stderr=subprocess.STDOUT)
+            proc = spawn(
+                argv,
+                cwd=tmp,
+                home=tmp,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                nproc=nproc,
+                cpu_seconds=cpu_seconds,
+            )
             try:
                 code: int | None = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 code = None
             end_candidate()
             proc.wait()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             size = log.seek(0, os.SEEK_END)
             log.seek(max(0, size - log_bytes))
             tail = log.read().decode(errors="replace")
@@ -274,7 +298,8 @@ def run_candidate(
     finally:
         shutil.rmtree(log_dir, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
-    return RunResult(code, tail, round(time.monotonic() - started, 3))
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return RunResult(code, tail, round(time.monotonic() - started, 3), round(cpu, 3))
 
 
 def candidate_pids() -> list[int]:
