@@ -218,7 +218,8 @@ def spawn(
     (no supplementary groups) unless ``candidate`` is false (the scorer's trusted kernels).
     A candidate process should get ``cwd`` and ``home`` from :meth:`Run.fresh_tmp`.
     ``nproc`` caps the user's tasks (1: no threads, no forks); ``address_space`` caps the
-    process's virtual memory in bytes (RLIMIT_AS, mappings and libraries included)."""
+    process's virtual memory in bytes (RLIMIT_AS, mappings and libraries included);
+    ``cpu_seconds`` kills it once it has used that much CPU time (RLIMIT_CPU)."""
     ids: dict[str, object] = (
         {"user": CANDIDATE_UID, "group": CANDIDATE_GID, "extra_groups": []} if candidate else {}
     )
