@@ -3,12 +3,16 @@ scoring time). RSIBENCH CANARY 81eb1150-095f-4c8d-b961-20c81967740b
 
     python3 checks/measure.py FAMILY_DIR [--workers 2]
 
-1. The authors' runs: every config in AUTHOR_CONFIGS trained once with seed 0 by the
-   workspace's own code (`workspace/train.py`, bugs and all), written to workspace/configs/ and
-   workspace/runs/. The writeup (workspace/WRITEUP.md) cites these numbers.
+1. The authors' runs: every config in AUTHOR_CONFIGS trained once (seed 0 unless AUTHOR_SEEDS
+   says otherwise) by the workspace's own code (`workspace/train.py`, bugs and all), written to
+   workspace/configs/ and workspace/runs/. The writeup (workspace/WRITEUP.md) cites these numbers.
 2. The audit: every comparison a claim makes, re-run correctly (the config the claim means, the
-   scale it names, a true held-out evaluation, the loss converted to bits) over SEEDS, written
-   to checks/measurements.json. checks/key.json is derived from it by `derive_key`.
+   scale it names, a true held-out evaluation, the loss converted to bits) over several seeds,
+   written to checks/measurements.json as each run ends. `checks/make_key.py` derives
+   checks/key.json and solution/audit.json from it.
+
+Runs are deterministic, so saved runs whose config and seed are unchanged are reused: an
+interrupted build resumes, and a new config trains only itself (`--fresh` re-runs everything).
 """
 
 from __future__ import annotations
