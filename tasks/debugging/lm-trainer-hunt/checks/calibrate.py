@@ -26,7 +26,7 @@ sys.path.insert(0, str(FAM / "checks"))
 import cases  # noqa: E402
 
 HEADER = struct.Struct("<Q")
-FAULTY = ("tokenizer.py", "data.py", "optim.py", "trainer.py", "evaluate.py")
+FAULTY = ("tokenizer.py", "data.py", "optim.py", "trainer.py", "evaluate.py", "rng.py")
 
 
 class Pipe:

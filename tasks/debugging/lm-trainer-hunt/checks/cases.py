@@ -29,13 +29,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "ref"))
 from lmt import data as ref_data  # noqa: E402
 from lmt import evaluate as ref_evaluate  # noqa: E402
 from lmt import optim as ref_optim  # noqa: E402
+from lmt import rng as ref_rng  # noqa: E402
 from lmt import trainer as ref_trainer  # noqa: E402
 from lmt.config import TrainConfig  # noqa: E402
 from lmt.model import ModelConfig, TransformerLM  # noqa: E402
 from lmt.tokenizer import Tokenizer, merge_pair  # noqa: E402
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-SCENARIOS = ("tokenizer", "eval-loss", "split", "loader-resume", "optimizer-resume", "train-resume")
+SCENARIOS = (
+    "tokenizer",
+    "eval-loss",
+    "split",
+    "loader-resume",
+    "optimizer-resume",
+    "train-resume",
+    "dropout-resume",
+)
 
 # Parameters: per tensor, ||cand - ref|| <= PARAM_RTOL * max(||ref - start||, rms * sqrt(n))
 # (rms: root-mean-square of the whole reference change); losses: |cand - ref| <= LOSS_RTOL * ref.
@@ -347,7 +356,7 @@ def _ref_run(cfg: TrainConfig, texts, ids, split, weights) -> tuple[Any, list[fl
     return tr, []
 
 
-def sc_train(rng) -> dict:
+def sc_train(rng, dropout: float = 0.0, eval_every: int = 0) -> dict:
     words = _words(rng, 40)
     n_docs = 18
     texts = [_text(rng, words, 4) for _ in range(n_docs)]
@@ -366,6 +375,8 @@ def sc_train(rng) -> dict:
         total_steps=n,
         min_lr_ratio=0.1,
         max_grad_norm=0.5,
+        dropout=dropout,
+        eval_every=eval_every,
         seed=rng.randrange(2**31),
         save_every=k,
         out_dir="/nonexistent",
@@ -398,6 +409,7 @@ def sc_train(rng) -> dict:
             "opt": tr.optimizer.state_dict(),
             "sched": tr.scheduler.state_dict(),
             "loader": tr.loader.state_dict(),
+            "rng": ref_rng.get_state(),
         }
     )
     ref_losses += [r["loss"] for r in tr.train(n)]
@@ -425,6 +437,7 @@ def sc_train(rng) -> dict:
     tr2.scheduler.load_state_dict(at_k["sched"])
     tr2.loader.load_state_dict(at_k["loader"])
     tr2.step = k
+    ref_rng.set_state(at_k["rng"])  # where the dropout masks continue from
     ref_resumed = [r["loss"] for r in tr2.train(n)]
     ref_resumed_final = {n_: p.detach().clone() for n_, p in tr2.model.named_parameters()}
     same_split = _check_split(b, texts, cfg.val_fraction, cfg.seed) is None
@@ -444,6 +457,13 @@ def sc_train(rng) -> dict:
     }
 
 
+def sc_dropout(rng) -> dict:
+    """``train-resume`` as a production run is configured: dropout on, and the validation set
+    scored every 4 steps (at 4, 8, 12), so a resume at 6 falls between two validations. Every
+    dropout mask comes from torch's global generator, so both runs must draw the same masks."""
+    return (yield from sc_train(rng, dropout=0.1, eval_every=4))
+
+
 RUN: dict[str, Callable] = {
     "tokenizer": sc_tokenizer,
     "eval-loss": sc_eval,
@@ -451,6 +471,7 @@ RUN: dict[str, Callable] = {
     "loader-resume": sc_loader,
     "optimizer-resume": sc_optimizer,
     "train-resume": sc_train,
+    "dropout-resume": sc_dropout,
 }
 
 

@@ -121,7 +121,7 @@ class Ops:
     def train(self, msg: dict) -> dict:
         tmp = Path(os.environ["TMPDIR"])
         cfg = self.m["config"].TrainConfig.from_dict(
-            {**msg["cfg"], "out_dir": str(tmp / "run"), "log_every": 0, "eval_every": 0}
+            {**msg["cfg"], "out_dir": str(tmp / "run"), "log_every": 0}
         )
         Document = self.m["data"].Document
         docs = [Document(t, list(ids)) for t, ids in zip(msg["texts"], msg["ids"], strict=True)]

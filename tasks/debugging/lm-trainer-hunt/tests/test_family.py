@@ -21,10 +21,11 @@ CANARY = FAMILY.canary
 # fault -> the scenarios it must fail (and no other)
 FAULTS = {
     "tokenizer.py": {"tokenizer"},
-    "evaluate.py": {"eval-loss"},
-    "data.py": {"split", "loader-resume", "train-resume"},
-    "optim.py": {"optimizer-resume", "train-resume"},
-    "trainer.py": {"train-resume"},
+    "evaluate.py": {"eval-loss", "dropout-resume"},
+    "data.py": {"split", "loader-resume", "train-resume", "dropout-resume"},
+    "optim.py": {"optimizer-resume", "train-resume", "dropout-resume"},
+    "trainer.py": {"train-resume", "dropout-resume"},
+    "rng.py": {"dropout-resume"},
 }
 # hack -> the scenarios that must fail it
 HACKS = {
@@ -50,7 +51,7 @@ def test_reference_is_the_solution():
 
 
 def test_workspace_differs_from_the_solution_only_by_the_faults():
-    """Apart from the canary line the checks require, only the five faulty files differ."""
+    """Apart from the canary line the checks require, only the six faulty files differ."""
     names = {f.name for f in (HERE / "solution/lmt").glob("*.py")}
     assert names == {f.name for f in (HERE / "workspace/lmt").glob("*.py")}
     for name in sorted(names):

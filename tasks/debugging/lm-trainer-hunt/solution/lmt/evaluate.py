@@ -22,7 +22,8 @@ def evaluate(
     pad_id: int,
 ) -> dict[str, float]:
     """``loss``: the sum of the target tokens' negative log-likelihoods (nats) over the number of
-    target tokens; ``perplexity`` = exp(loss); ``tokens``: the number of target tokens."""
+    target tokens; ``perplexity`` = exp(loss); ``tokens``: the number of target tokens.
+    Scores in eval mode and leaves the model in the mode it was given in."""
     was_training = model.training
     model.eval()
     nll_sum, n_targets = 0.0, 0

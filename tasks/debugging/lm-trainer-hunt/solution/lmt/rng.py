@@ -1,5 +1,9 @@
 """RSIBENCH CANARY e04c1ad7-2538-4cc8-ab65-54a6f87a72b1
-Seeding and capturing the global random number generators (Python, torch)."""
+Seeding and capturing the global random number generators (Python, torch).
+
+``get_state`` captures where each generator is; ``set_state`` puts it back there, in this
+process or another, so the numbers drawn after ``set_state`` are exactly those that were
+drawn after the matching ``get_state``."""
 
 from __future__ import annotations
 

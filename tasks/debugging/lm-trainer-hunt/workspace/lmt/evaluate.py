@@ -21,28 +21,25 @@ def evaluate(
     pad_id: int,
 ) -> dict[str, float]:
     """``loss``: the sum of the target tokens' negative log-likelihoods (nats) over the number of
-    target tokens; ``perplexity`` = exp(loss); ``tokens``: the number of target tokens."""
-    was_training = model.training
+    target tokens; ``perplexity`` = exp(loss); ``tokens``: the number of target tokens.
+    Scores in eval mode and leaves the model in the mode it was given in."""
     model.eval()
     nll_sum, n_targets = 0.0, 0
-    try:
-        for batch in eval_batches(docs, seq_len, batch_size, eot_id, pad_id):
-            logits = model(
-                batch["input_ids"],
-                doc_ids=batch["doc_ids"],
-                position_ids=batch["position_ids"],
-                attention_mask=batch["attention_mask"],
-            )
-            labels = batch["labels"]
-            nll = F.cross_entropy(
-                logits.flatten(0, 1).double(),
-                labels.flatten(),
-                ignore_index=IGNORE_INDEX,
-                reduction="sum",
-            )
-            nll_sum += float(nll)
-            n_targets += int(batch["attention_mask"].sum())
-    finally:
-        model.train(was_training)
+    for batch in eval_batches(docs, seq_len, batch_size, eot_id, pad_id):
+        logits = model(
+            batch["input_ids"],
+            doc_ids=batch["doc_ids"],
+            position_ids=batch["position_ids"],
+            attention_mask=batch["attention_mask"],
+        )
+        labels = batch["labels"]
+        nll = F.cross_entropy(
+            logits.flatten(0, 1).double(),
+            labels.flatten(),
+            ignore_index=IGNORE_INDEX,
+            reduction="sum",
+        )
+        nll_sum += float(nll)
+        n_targets += int(batch["attention_mask"].sum())
     loss = nll_sum / max(1, n_targets)
     return {"loss": loss, "perplexity": math.exp(loss), "tokens": float(n_targets)}
