@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import importlib.util
 import os
 import string
+import sys
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -89,6 +92,19 @@ class Family:
         family = cls(spec, path, instructions_template)
         object.__setattr__(family, "variants", tuple(Variant(family, v) for v in spec.variants))
         return family
+
+    def checks_module(self, name: str) -> ModuleType:
+        """The module ``checks/<name>.py`` (for the family's own tests), imported under a name
+        no other family's can take: every family's tests share one interpreter, and several
+        families have a ``checks/make_key.py`` or ``checks/measure.py``."""
+        path = self.path / "checks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"rsibench_checks.{self.id}.{name}", path)
+        if spec is None or spec.loader is None:
+            raise FileNotFoundError(path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return module
 
 
 @dataclass(frozen=True)

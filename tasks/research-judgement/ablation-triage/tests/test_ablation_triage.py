@@ -8,7 +8,6 @@ import csv
 import json
 import math
 import statistics
-import sys
 from pathlib import Path
 
 from rsibench.suite import load_family
@@ -17,9 +16,10 @@ HERE = Path(__file__).resolve().parents[1]
 FAMILY, _ = load_family(HERE, HERE.parents[2])
 KEY = json.loads((HERE / "checks" / "key.json").read_text())
 RUNS = json.loads((HERE / "checks" / "measurements.json").read_text())["runs"]
-sys.path.insert(0, str(HERE / "checks"))
-import make_key  # noqa: E402
-import measure  # noqa: E402
+
+
+make_key = FAMILY.checks_module("make_key")
+measure = FAMILY.checks_module("measure")
 
 LABELS = FAMILY.scorer.params["labels"]
 

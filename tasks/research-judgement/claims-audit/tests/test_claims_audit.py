@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from rsibench.suite import load_family
@@ -17,8 +16,9 @@ FAMILY, _ = load_family(HERE, HERE.parents[2])
 KEY = json.loads((HERE / "checks" / "key.json").read_text())
 MEASURED = json.loads((HERE / "checks" / "measurements.json").read_text())
 WORKSPACE = HERE / "workspace"
-sys.path.insert(0, str(HERE / "checks"))
-import make_key  # noqa: E402
+
+
+make_key = FAMILY.checks_module("make_key")
 
 LABELS = FAMILY.scorer.params["labels"]
 
