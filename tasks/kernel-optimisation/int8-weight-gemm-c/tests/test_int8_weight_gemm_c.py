@@ -4,7 +4,6 @@ container the scorer's shared file holds them in."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +12,6 @@ from rsibench.suite import load_family
 
 HERE = Path(__file__).resolve().parents[1]
 FAMILY, _ = load_family(HERE, HERE.parents[2])
-
-
-def _spec():
-    loader = importlib.util.spec_from_file_location("kernel_spec", HERE / "checks/kernel_spec.py")
-    assert loader and loader.loader
-    module = importlib.util.module_from_spec(loader)
-    loader.loader.exec_module(module)
-    return module
 
 
 def test_hidden_copies_are_the_visible_kernels():
@@ -35,7 +26,7 @@ def test_targets_in_instructions_match_thresholds():
 
 
 def test_weights_travel_as_raw_bytes_and_expected_is_the_definition():
-    spec = _spec()
+    spec = FAMILY.checks_module("kernel_spec")
     rng = np.random.default_rng(0)
     for case in spec.CORRECTNESS_CASES:
         inputs = spec.make_inputs(rng, case)

@@ -3,7 +3,6 @@ its time fraction on the normalised (log-speedup) scale."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
 from pathlib import Path
@@ -33,9 +32,7 @@ def test_thresholds_are_the_time_fractions():
 
 def test_every_architecture_the_format_allows_is_causal():
     torch = pytest.importorskip("torch")
-    spec = importlib.util.spec_from_file_location("rsi_lm_test", HERE / "checks" / "lm.py")
-    lm = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lm)
+    lm = FAMILY.checks_module("lm")
     gen = torch.Generator().manual_seed(0)
     for norm, pos, mlp, tie, qk in itertools.product(
         ("layernorm", "rmsnorm"),
@@ -66,9 +63,5 @@ def test_measure_calibrates_as_the_scorer_does():
 
 
 def test_corpus_reproduces_the_workspace_text():
-    spec = importlib.util.spec_from_file_location(
-        "rsi_corpus_test", HERE / "checks" / "generate_corpus.py"
-    )
-    corpus = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(corpus)
+    corpus = FAMILY.checks_module("generate_corpus")
     assert corpus.training_ids(11) == (HERE / "workspace" / "train.bin").read_bytes()
