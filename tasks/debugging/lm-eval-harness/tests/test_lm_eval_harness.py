@@ -20,6 +20,7 @@ from rsibench.suite import load_family
 HERE = Path(__file__).resolve().parents[1]
 SUITE = HERE.parents[2]
 FAMILY, _ = load_family(HERE, SUITE)
+CANARY = FAMILY.canary
 VARIANTS = {v.id: set(v.params["scenarios"]) for v in FAMILY.variants}
 
 # fault put back alone on the solution -> (scenarios it always fails, scenarios it may fail)
@@ -65,6 +66,38 @@ def _scenario_names() -> set[str]:
 def test_checks_copies_are_the_workspace_files():
     for name in ("model.py", "tokenizer.py"):
         assert (HERE / "checks" / name).read_bytes() == (HERE / "workspace" / name).read_bytes()
+
+
+def _functions_changed(a: Path, b: Path) -> set[str]:
+    """Names of the top-level functions of ``b`` whose lines differ in ``a`` (the canary
+    comment aside)."""
+    import difflib
+
+    old = [x for x in a.read_text().splitlines() if CANARY not in x]
+    new = [x for x in b.read_text().splitlines() if CANARY not in x]
+    spans = [
+        (n.name, n.lineno, n.end_lineno or n.lineno)
+        for n in ast.parse("\n".join(new)).body
+        if isinstance(n, ast.FunctionDef)
+    ]
+    changed = set()
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _, _, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        lines = range(j1 + 1, max(j2, j1 + 1) + 1)
+        hit = {name for name, lo, hi in spans if any(lo <= k <= hi for k in lines)}
+        changed |= hit or {f"outside functions: lines {j1 + 1}-{j2}"}
+    return changed
+
+
+def test_workspace_differs_from_the_solution_only_by_the_faults():
+    assert _functions_changed(HERE / "solution/harness.py", HERE / "workspace/harness.py") == {
+        "iter_batches",
+        "rolling_windows",
+        "perplexity",
+        "loglikelihoods",
+    }
 
 
 def test_instructions_state_the_tolerances():
