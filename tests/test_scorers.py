@@ -381,6 +381,31 @@ def test_kernel_faster_than_the_measured_peak_fails_as_impossible(suite, image_t
 
 
 @pytest.mark.docker
+@pytest.mark.parametrize("width", ["peak512", "peak256", "peak128"])
+def test_peak_loop_keeps_every_accumulator_in_registers(width, docker_client, image_tag):
+    """The roofline's microbenchmark on each vector width (AVX-512, AVX2, SSE2), compiled by
+    the image's gcc with the kernels' flags: its timed loop must not touch the stack. With more
+    chains than the registers hold (16 accumulators and two constants in the 16 ymm registers
+    of an AVX2-only CPU) GCC spills some to memory, the loop reads the peak low, and a good
+    kernel would then fail as physically impossible."""
+    asm = docker_client.containers.run(
+        image_tag,
+        ["gcc", "-O2", "-fPIC", "-std=gnu11", "-S", "-o", "-", "/src/peak_flops.c"],
+        entrypoint=[],
+        volumes={str(REPO / "scorers" / "rsiscore"): {"bind": "/src", "mode": "ro"}},
+        network_disabled=True,
+        remove=True,
+    ).decode()
+    body = re.search(rf"^{width}:\n(.*?)^\s*\.size\s+{width},", asm, re.M | re.S)
+    assert body, f"no {width} in the assembly"
+    lines = body.group(1).splitlines()
+    arithmetic = [i for i, x in enumerate(lines) if re.search(r"\b(vfmadd\w*|mulps|addps)\b", x)]
+    loop = lines[arithmetic[0] : arithmetic[-1] + 1]
+    assert len(arithmetic) >= 12
+    assert not [x for x in loop if "(%rsp)" in x or "(%rbp)" in x], "\n".join(loop)
+
+
+@pytest.mark.docker
 def test_kernel_over_its_memory_cap_fails(suite, image_tag, tmp_path):
     """The memory cap: the starting kernel (two t x t buffers) passes every correctness case
     but crashes on the memory case under the address-space cap, and fails there."""
