@@ -468,7 +468,12 @@ def score(args: Args) -> Verdict:
     )
     libs["candidate"] = run.code / "kernel.so"
     if not built.ok or not libs["candidate"].is_file():
-        return Verdict(False, details={"stage": "compile", "compiler_output": built.log})
+        # the exit status and time say what an empty compiler log cannot (a kill, a timeout)
+        compiled = {"returncode": built.returncode, "seconds": built.seconds}
+        return Verdict(
+            False,
+            details={"stage": "compile", "compiler_output": built.log, "compiler": compiled},
+        )
     runner = run.add("kernel_runner.py", Path(__file__).parent / "rsiscore" / "kernel_runner.py")
 
     rng = np.random.default_rng(secrets.randbits(128))  # fresh inputs every scoring run

@@ -359,6 +359,23 @@ def _kernel_family_copy(suite, tmp_path: Path, variant_id: str, spec_edit=None):
 
 
 @pytest.mark.docker
+def test_kernel_that_does_not_compile_fails_with_the_compilers_words(suite, image_tag, tmp_path):
+    """A kernel.c that gcc rejects fails at the compile stage, with the compiler's message and
+    its exit status and time in the details (an empty log alone would not say whether the
+    compiler was killed or timed out)."""
+    variant = family(suite, "int8-weight-gemm-c").variants[0]
+    ws = tmp_path / "workspace"
+    shutil.copytree(variant.family.path / "workspace", ws)
+    (ws / "kernel.c").write_text("void w8_linear(void) { this is not C; }\n")
+    result = verify_directory(suite.sample_spec(variant, image_tag, None), ws)
+    assert result.success is False
+    assert result.details["stage"] == "compile", result.details
+    assert "error" in result.details["compiler_output"]
+    assert result.details["compiler"]["returncode"] not in (0, None)
+    assert result.details["compiler"]["seconds"] > 0
+
+
+@pytest.mark.docker
 def test_kernel_faster_than_the_measured_peak_fails_as_impossible(suite, image_tag, tmp_path):
     """The roofline: a spec that claims 1e4 times the arithmetic makes the (correct) reference
     kernel look faster than the machine's FMA peak measured in the same run; that must fail,
