@@ -29,8 +29,21 @@ __attribute__((constructor)) static void start_spinners(void)
 #include <math.h>
 #include <stdlib.h>
 
-/* p[j] = exp(row[j]) / sum_k exp(row[k]), computed stably: the row's max is subtracted
-   before exponentiating, so large logits cannot overflow. */
+/* log(sum_j exp(row[j])), computed stably (the row's max is subtracted before
+   exponentiating, so large logits cannot overflow) and summed in long double, so that
+   adding up 50k terms loses nothing. */
+static double row_logsumexp(const float *row, int v)
+{
+    long double mx = -INFINITY;
+    for (int j = 0; j < v; j++)
+        mx = fmaxl(mx, row[j]);
+    long double sum = 0.0L;
+    for (int j = 0; j < v; j++)
+        sum += expl(row[j] - mx);
+    return (double)(mx + logl(sum));
+}
+
+/* p[j] = exp(row[j]) / sum_k exp(row[k]), stably */
 static void row_softmax(const float *row, int v, double *p)
 {
     double mx = -INFINITY;
@@ -50,10 +63,7 @@ void xent_fwd_bwd(const float *logits, const float *targets, float *loss, float 
     for (int i = 0; i < n; i++) {
         const float *row = logits + (size_t)i * v;
         int t = (int)targets[i];
-        double *p = malloc((size_t)v * sizeof(double));
-        row_softmax(row, v, p);
-        loss[i] = (float)-log(p[t]);
-        free(p);
+        loss[i] = (float)(row_logsumexp(row, v) - row[t]);
     }
 
     /* backward: d loss[i] / d logits[i][j] = softmax(logits[i])[j] - (j == t_i) */
