@@ -44,9 +44,9 @@ CORRECTNESS_CASES: list[dict[str, float]] = [
     {"n": 2, "v": 3001, "offset": -300.0},
     {"n": 4, "v": 5003},
     {"n": 1, "v": 50257},
-    {"n": 12, "v": 50257},
+    {"n": 16, "v": 50257},
 ]
-TIMING_CASE: dict[str, float] = {"n": 12, "v": 50257}
+TIMING_CASE: dict[str, float] = {"n": 16, "v": 50257}
 
 
 def shapes(case: dict[str, float]) -> dict[str, tuple[int, ...]]:
