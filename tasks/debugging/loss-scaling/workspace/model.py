@@ -1,3 +1,4 @@
+# RSIBENCH CANARY ff085d92-94ac-44bd-8c60-026ef1e85a64
 """A small classifier and its loss; the model's parameters may be float16 (mixed precision)."""
 
 from __future__ import annotations
