@@ -45,13 +45,17 @@ RTOL = 1e-3
 LOSS_TOL = 1e-3
 
 # trainer scenarios: steps, initial scale, growth interval, clipping ("half": half the first
-# batch's float32 gradient norm), steps whose batch holds an inf, and where to checkpoint and
-# resume in a fresh process; the scaler scenario feeds overflow flags to the scaler alone.
+# batch's float32 gradient norm), steps whose batch holds an inf, where to checkpoint and
+# resume in a fresh process, and a factor on the inputs (1e-4: the first layer's gradients,
+# about 1e-7, are subnormal or zero in float16 unless the loss is scaled); the scaler scenario
+# feeds overflow flags to the scaler alone.
 SCENARIOS: dict[str, dict[str, Any]] = {
     "clean": dict(kind="trainer", steps=5, init_scale=2.0**8, growth_interval=1000, clip=None,
                   inf_steps=[], resume_after=None),
     "clipped": dict(kind="trainer", steps=5, init_scale=2.0**12, growth_interval=1000,
                     clip="half", inf_steps=[], resume_after=None),
+    "tiny-grads": dict(kind="trainer", steps=5, init_scale=2.0**14, growth_interval=1000,
+                       clip=None, inf_steps=[], resume_after=None, x_scale=1e-4),
     "scaler-sequence": dict(kind="scaler", flags=24, init_scale=2.0**12, growth_interval=3),
     "overflow-skip": dict(kind="trainer", steps=10, init_scale=2.0**24, growth_interval=2,
                           clip=None, inf_steps=[6], resume_after=None),
@@ -179,7 +183,7 @@ def build(seed: int, names: list[str]) -> list[dict[str, Any]]:
         }
         batches = []
         for i in range(s["steps"]):
-            x = torch.randn(BATCH, MODEL_CONFIG["d_in"], generator=gen)
+            x = torch.randn(BATCH, MODEL_CONFIG["d_in"], generator=gen) * s.get("x_scale", 1.0)
             y = torch.randint(MODEL_CONFIG["n_classes"], (BATCH,), generator=gen)
             if i in s["inf_steps"]:
                 x[int(torch.randint(BATCH, (), generator=gen)), 0] = math.inf

@@ -59,9 +59,9 @@ def main() -> None:
         state = torch.load(args.resume, weights_only=True)
         trainer.load_state_dict(state["trainer"])
         first = int(state["step"])
-    gen = torch.Generator().manual_seed(args.seed + first)
     skipped = 0
     for step in range(first, first + args.steps):
+        gen = torch.Generator().manual_seed(args.seed * 1_000_003 + step)  # resumable data order
         idx = torch.randint(len(x), (args.batch_size,), generator=gen)
         out = trainer.train_step(x[idx], y[idx])
         skipped += out["skipped"]
