@@ -272,6 +272,8 @@ def _run_scaler(channel: Any, spec: dict[str, Any]) -> dict[str, Any]:
         raise Refused("scaler reply without lists")
     if len(scales) != n or len(trackers) != n:
         raise Refused("scaler reply of the wrong length")
+    if not all(type(v) is float for v in scales) or not all(type(v) is int for v in trackers):
+        raise Refused("scaler reply: scales must be floats and growth counters ints")
     for i in range(n):
         if scales[i] != want["scales"][i] or trackers[i] != want["trackers"][i]:
             return {
