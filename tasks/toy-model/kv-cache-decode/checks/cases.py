@@ -22,14 +22,11 @@ measured here, outside the candidate's process:
 
 from __future__ import annotations
 
-import json
-import struct
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -72,14 +69,19 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def _reference() -> Any:
-    """checks/reference.py, loaded once under a name of its own."""
-    name = "rsi_trusted_kv_cache_reference"
+def _sibling(filename: str) -> Any:
+    """A module of checks/ (this folder's trusted copy), loaded once under a name of its own."""
+    name = "rsi_trusted_kv_cache_" + filename.removesuffix(".py")
     if name not in sys.modules:
         from rsiscore.trusted import load_module  # the scorer's library, on its path
 
-        load_module(Path(__file__).parent / "reference.py", name)
+        load_module(Path(__file__).parent / filename, name)
     return sys.modules[name]
+
+
+def _reference() -> Any:
+    """checks/reference.py: the full-recompute reference."""
+    return _sibling("reference.py")
 
 
 def _randint(gen: torch.Generator, low: int, high: int) -> int:
@@ -171,82 +173,14 @@ class Refused(Exception):
     """A request the checker will not serve; the scenario fails with this reason."""
 
 
-# Frames carry one message: a dict of str, int, float, bool, None, lists, dicts and dense
-# tensors (float32, float64, int64, bool). Layout: 4-byte length, a JSON header in which each
-# tensor is {"__tensor__": i, "dtype": ..., "shape": [...]}, then the tensors' raw bytes in
-# order. Nothing is unpickled, and a malformed frame raises ValueError.
-_DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}
-_LEN = struct.Struct("<I")
-
-
-def _pack(obj, blobs: list) -> object:
-    if isinstance(obj, torch.Tensor):
-        t = obj.detach().cpu().contiguous()
-        dtype = str(t.dtype).removeprefix("torch.")
-        if dtype not in _DTYPES or t.layout != torch.strided:
-            raise TypeError(f"cannot send a {t.dtype} tensor")
-        blobs.append(t.numpy().tobytes())
-        return {"__tensor__": len(blobs) - 1, "dtype": dtype, "shape": list(t.shape)}
-    if isinstance(obj, dict):
-        return {str(k): _pack(v, blobs) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_pack(v, blobs) for v in obj]
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    raise TypeError(f"cannot send a {type(obj).__name__}")
-
-
 def _encode(message: dict) -> bytes:
-    blobs: list[bytes] = []
-    head = json.dumps({"m": _pack(message, blobs), "sizes": [len(b) for b in blobs]}).encode()
-    return _LEN.pack(len(head)) + head + b"".join(blobs)
-
-
-def _reject(constant: str) -> None:
-    raise ValueError(f"{constant} in a message")
-
-
-def _unpack(data: bytes) -> dict:
-    (n,) = _LEN.unpack_from(data)
-    head = json.loads(data[_LEN.size : _LEN.size + n], parse_constant=_reject)
-    sizes = head["sizes"]
-    if not isinstance(sizes, list) or not all(isinstance(s, int) and s >= 0 for s in sizes):
-        raise ValueError("bad sizes")
-    offsets, pos = [], _LEN.size + n
-    for s in sizes:
-        offsets.append(pos)
-        pos += s
-    if pos != len(data):
-        raise ValueError("frame length mismatch")
-
-    def build(obj):
-        if isinstance(obj, dict) and "__tensor__" in obj:
-            i, dtype, shape = obj["__tensor__"], obj.get("dtype"), obj.get("shape")
-            if not isinstance(i, int) or not 0 <= i < len(sizes) or dtype not in _DTYPES:
-                raise ValueError("bad tensor")
-            if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-                raise ValueError("bad shape")
-            np_dtype = np.dtype(_DTYPES[dtype])
-            count = int(np.prod(shape, dtype=np.int64))
-            if count * np_dtype.itemsize != sizes[i]:
-                raise ValueError("tensor size mismatch")
-            arr = np.frombuffer(data, dtype=np_dtype, count=count, offset=offsets[i])
-            return torch.from_numpy(arr.reshape(shape).copy())
-        if isinstance(obj, dict):
-            return {k: build(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [build(v) for v in obj]
-        return obj
-
-    message = build(head["m"])
-    if not isinstance(message, dict):
-        raise ValueError("not a dict")
-    return message
+    """A frame in the runner's format (checks/runner.py's `pack`: nothing is pickled)."""
+    return _sibling("runner.py").pack(message)
 
 
 def _decode(data: bytes) -> dict[str, Any]:
     try:
-        message = _unpack(data)
+        message = _sibling("runner.py").unpack(data)
     except Exception as e:
         raise Refused(f"unreadable message ({type(e).__name__})") from None
     if not isinstance(message, dict) or not isinstance(message.get("op"), str):
